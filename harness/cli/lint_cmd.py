@@ -1,0 +1,58 @@
+"""``harness lint DATA.jsonl``: report every finding; exit 1 on errors (or warnings with --strict)."""
+
+from __future__ import annotations
+
+import argparse
+
+from harness.data.lint import LintOptions, LintReport, lint, report_json
+from harness.data.schema import OutputSchema
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("lint", help="check a chat JSONL dataset", description=__doc__)
+    parser.add_argument("data", help="training data, one {messages: [...]} object per line")
+    parser.add_argument("--heldout", help="held-out file to check for leakage from DATA")
+    parser.add_argument("--schema", help="JSON Schema every assistant output must satisfy")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.add_argument("--strict", action="store_true", help="warnings also fail (exit 1)")
+    parser.add_argument("--model", default="smollm2-135m-instruct",
+                        help="model whose tokenizer and chat template measure lengths; 'none' skips token checks")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = LintOptions(heldout=args.heldout)
+    if args.schema:
+        options.schema = OutputSchema.from_file(args.schema)
+    if args.model != "none":
+        options.tokens = token_counter(args.model)
+    report = lint(args.data, options)
+    print(report_json(report) if args.format == "json" else report_text(report))
+    return 1 if report.failed(strict=args.strict) else 0
+
+
+def token_counter(spec: str):
+    from harness.data.tokens import TokenCounter
+    from harness.models import load_tokenizer, resolve_model
+
+    ref = resolve_model(spec)
+    tokenizer = load_tokenizer(ref)
+    config_path = ref.location
+    from transformers import AutoConfig
+
+    max_length = getattr(AutoConfig.from_pretrained(config_path), "max_position_embeddings", 2048)
+    return TokenCounter(tokenizer, max_length)
+
+
+def report_text(report: LintReport) -> str:
+    lines = [str(f) for f in report.findings]
+    s = report.summary
+    head = f"{s['examples']} examples"
+    if "heldout_examples" in s:
+        head += f" (+{s['heldout_examples']} held out)"
+    lines.append(f"{head}: {s['errors']} errors, {s['warnings']} warnings")
+    if s["by_code"]:
+        lines.append("by code: " + ", ".join(f"{code} {n}" for code, n in s["by_code"].items()))
+    for kind, stats in s.get("tokens", {}).items():
+        lines.append(f"tokens per {kind}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
+    return "\n".join(lines)

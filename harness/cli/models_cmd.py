@@ -1,0 +1,36 @@
+"""``harness models list|prepare``: show the known models and convert one for fast loading."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from harness.errors import ModelNotAvailableError
+from harness.models import EMBEDDED, cache_dir, embedded_gguf, is_converted, resolve_model
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("models", help="list and prepare models", description=__doc__)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="show model aliases and whether they are ready").set_defaults(handler=run_list)
+    prepare = actions.add_parser("prepare", help="resolve a model and convert it once for fast loading")
+    prepare.add_argument("name", help="alias, .gguf file, checkpoint folder or hub id")
+    prepare.set_defaults(handler=run_prepare)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    print(f"cache: {cache_dir()}")
+    for alias, entry in EMBEDDED.items():
+        try:
+            status = "ready" if is_converted(embedded_gguf(entry)) else "installed; run `harness models prepare " + alias + "`"
+        except ModelNotAvailableError:
+            status = f"not installed; {entry.install}"
+        print(f"{alias:24} {status}\n{'':24} {entry.description}")
+    return 0
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    ref = resolve_model(args.name)
+    print(f"{args.name}: {ref.kind} model at {ref.location} ({time.perf_counter() - started:.1f} s)")
+    return 0

@@ -1,0 +1,18 @@
+"""Examples as a Hugging Face ``datasets.Dataset`` (the form training consumes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from harness.records import Example
+
+
+def to_hf_dataset(examples: Sequence[Example]) -> Any:
+    """A ``datasets.Dataset`` with ``messages`` (role and content only) and ``source`` (path:line)."""
+    from datasets import Dataset
+
+    return Dataset.from_dict({
+        "messages": [[{"role": m["role"], "content": m["content"]} for m in e.messages] for e in examples],
+        "source": [f"{e.path}:{e.line}" for e in examples],
+    })

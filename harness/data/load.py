@@ -1,0 +1,133 @@
+"""Read chat-format JSONL into :class:`~harness.records.Example` records.
+
+The reader never stops at the first problem: each line is checked against the chat
+format and every problem becomes a :class:`~harness.records.Finding` with its line.
+Only lines that pass every structural check become examples.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from harness.data.codes import severity_of
+from harness.errors import InputError
+from harness.records import Example, Finding
+
+EXAMPLE_KEYS = frozenset({"messages"})
+MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})
+ROLES = ("system", "user", "assistant")
+
+
+class ParsedFile(NamedTuple):
+    """The structurally valid examples of a file and the findings about the rest."""
+
+    examples: list[Example]
+    findings: list[Finding]
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """Return the lines of a UTF-8 text file.
+
+    Raises:
+        InputError: the file is missing, a directory, or not UTF-8 text.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found; check the path", path=str(path), code="file-not-found")
+    if path.is_dir():
+        raise InputError("is a directory; give a .jsonl file", path=str(path), code="not-a-file")
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", path=str(path), code="not-utf8"
+        ) from exc
+
+
+def parse_jsonl(path: str | Path) -> ParsedFile:
+    """Parse a chat JSONL file, checking every line against the chat format.
+
+    Blank lines are skipped. Each finding carries the 1-based line number.
+    """
+    examples: list[Example] = []
+    findings: list[Finding] = []
+    for number, text in enumerate(read_lines(path), start=1):
+        if not text.strip():
+            continue
+        problems = _check_line(text)
+        findings.extend(Finding(str(path), number, code, severity_of(code), msg) for code, msg in problems)
+        if not problems:
+            data = json.loads(text)
+            extra = {k: v for k, v in data.items() if k != "messages"}
+            examples.append(Example(tuple(data["messages"]), str(path), number, extra))
+    return ParsedFile(examples, findings)
+
+
+def load_examples(path: str | Path) -> list[Example]:
+    """Load a chat JSONL file that must be valid.
+
+    Raises:
+        InputError: the first structural problem, as ``path:line: code: message``.
+    """
+    parsed = parse_jsonl(path)
+    if parsed.findings:
+        first = parsed.findings[0]
+        more = f" (and {len(parsed.findings) - 1} more; run `harness lint {path}`)" if len(parsed.findings) > 1 else ""
+        raise InputError(first.message + more, path=first.path, line=first.line, code=first.code)
+    return parsed.examples
+
+
+def _check_line(text: str) -> list[tuple[str, str]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [("invalid-json", f"{exc.msg} at column {exc.colno}; each line must be one JSON object")]
+    if not isinstance(data, dict):
+        return [("not-object", f"got a JSON {type(data).__name__}; each line must be an object with `messages`")]
+    problems = [
+        ("unknown-key", f"unknown key {key!r} in example; allowed: {', '.join(sorted(EXAMPLE_KEYS))}")
+        for key in data
+        if key not in EXAMPLE_KEYS
+    ]
+    messages = data.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return problems + [("messages-missing", "`messages` must be a non-empty list of {role, content} objects")]
+    return problems + _check_messages(messages)
+
+
+def _check_messages(messages: list[Any]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            problems.append(("messages-missing", f"messages[{index}] is not an object"))
+            continue
+        for key in message:
+            if key not in MESSAGE_KEYS:
+                allowed = ", ".join(sorted(MESSAGE_KEYS))
+                problems.append(("unknown-key", f"unknown key {key!r} in messages[{index}]; allowed: {allowed}"))
+        role = message.get("role")
+        if role not in ROLES:
+            problems.append(("unknown-role", f"messages[{index}] has role {role!r}; allowed: {', '.join(ROLES)}"))
+        content = message.get("content")
+        if not isinstance(content, str) or not content.strip():
+            what = "empty" if isinstance(content, str) else f"of type {type(content).__name__}, not a string"
+            problems.append(("bad-content", f"messages[{index}].content is {what}; write the text of the turn"))
+    if problems:
+        return problems
+    return _check_order([m["role"] for m in messages])
+
+
+def _check_order(roles: list[str]) -> list[tuple[str, str]]:
+    if "assistant" not in roles:
+        return [("no-assistant", "no assistant message; add the output the model should learn")]
+    turns = roles[1:] if roles[0] == "system" else roles
+    expected = ["user" if i % 2 == 0 else "assistant" for i in range(len(turns))]
+    if "system" in turns or turns != expected or turns[-1:] != ["assistant"]:
+        return [(
+            "role-order",
+            f"roles are {' → '.join(roles)}; expected an optional system first, "
+            "then user and assistant alternating, ending with assistant",
+        )]
+    return []

@@ -1,0 +1,66 @@
+"""Check assistant outputs against a JSON Schema (``lint --schema``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import SchemaError
+
+from harness.data.codes import severity_of
+from harness.errors import InputError
+from harness.records import Example, Finding
+
+
+class OutputSchema:
+    """A validated JSON Schema for assistant outputs."""
+
+    def __init__(self, schema: dict[str, Any], path: str = "<schema>") -> None:
+        self.path = path
+        cls = jsonschema.validators.validator_for(schema)
+        try:
+            cls.check_schema(schema)
+        except SchemaError as exc:
+            raise InputError(f"not a valid JSON Schema: {exc.message}", path=path, code="bad-schema") from exc
+        self.validator = cls(schema)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> OutputSchema:
+        """Read a schema file.
+
+        Raises:
+            InputError: missing file, invalid JSON (with its line) or an invalid schema.
+        """
+        path = Path(path)
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise InputError("schema file not found; check the path", path=str(path), code="file-not-found") from exc
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno, code="bad-schema") from exc
+        return cls(schema, str(path))
+
+    def errors(self, output: str) -> tuple[str, str] | None:
+        """``(code, message)`` for an output that is not one valid JSON value, else None."""
+        try:
+            value = json.loads(output)
+        except json.JSONDecodeError as exc:
+            return "output-not-json", f"assistant output is not JSON ({exc.msg}); it must be exactly one JSON value"
+        problems = sorted(self.validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        if not problems:
+            return None
+        described = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in problems)
+        return "schema-violation", f"assistant output fails {self.path}: {described}"
+
+    def check(self, examples: Sequence[Example]) -> list[Finding]:
+        """Findings for every example whose output fails the schema."""
+        found = []
+        for example in examples:
+            problem = self.errors(example.output or "")
+            if problem:
+                code, message = problem
+                found.append(Finding(example.path, example.line, code, severity_of(code), message))
+        return found

@@ -1,0 +1,22 @@
+"""Model references: aliases, GGUF conversion, resolution and loading."""
+
+from harness.models.cache import cache_dir
+from harness.models.convert import convert_gguf, is_converted
+from harness.models.load import LoadedModel, load_model, load_tokenizer
+from harness.models.registry import DEFAULT_MODEL, EMBEDDED, EmbeddedModel
+from harness.models.resolve import ResolvedModel, embedded_gguf, resolve_model
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "EMBEDDED",
+    "EmbeddedModel",
+    "LoadedModel",
+    "ResolvedModel",
+    "cache_dir",
+    "convert_gguf",
+    "embedded_gguf",
+    "is_converted",
+    "load_model",
+    "load_tokenizer",
+    "resolve_model",
+]

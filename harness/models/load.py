@@ -1,0 +1,59 @@
+"""Load a resolved model and its tokenizer with transformers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, NamedTuple
+
+from harness.errors import ModelNotAvailableError
+from harness.models.resolve import ResolvedModel, resolve_model
+
+log = logging.getLogger(__name__)
+
+
+class LoadedModel(NamedTuple):
+    """A model in memory with its tokenizer and where it came from."""
+
+    model: Any
+    tokenizer: Any
+    ref: ResolvedModel
+
+
+def _require_loadable(ref: ResolvedModel) -> None:
+    if not ref.loadable:
+        raise ModelNotAvailableError(f"{ref.spec} is served by an OpenAI-compatible endpoint; it cannot be loaded here")
+
+
+def load_tokenizer(spec_or_ref: str | ResolvedModel) -> Any:
+    """Load the tokenizer (with its chat template) of a model reference."""
+    from transformers import AutoTokenizer
+
+    ref = resolve_model(spec_or_ref) if isinstance(spec_or_ref, str) else spec_or_ref
+    _require_loadable(ref)
+    try:
+        return AutoTokenizer.from_pretrained(ref.location)
+    except OSError as exc:
+        raise ModelNotAvailableError(f"cannot load tokenizer of {ref.spec}: {exc}") from exc
+
+
+def load_model(spec_or_ref: str | ResolvedModel, *, device: str | None = None, dtype: Any = None) -> LoadedModel:
+    """Load model and tokenizer; CUDA when present, CPU otherwise.
+
+    Args:
+        spec_or_ref: a ``base_model`` string or an already resolved model.
+        device: ``"cuda"``, ``"cpu"``; default picks CUDA when available.
+        dtype: a torch dtype; default float32 on CPU and bfloat16 on CUDA.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    ref = resolve_model(spec_or_ref) if isinstance(spec_or_ref, str) else spec_or_ref
+    _require_loadable(ref)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = dtype or (torch.bfloat16 if device == "cuda" else torch.float32)
+    tokenizer = load_tokenizer(ref)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(ref.location, dtype=dtype)
+    except OSError as exc:
+        raise ModelNotAvailableError(f"cannot load {ref.spec}: {exc}") from exc
+    return LoadedModel(model.to(device), tokenizer, ref)
