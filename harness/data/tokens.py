@@ -48,7 +48,7 @@ class TokenCounter:
         return [
             Finding(e.path, e.line, "too-long", severity_of("too-long"),
                     f"{n} tokens with the chat template; the model's context is {self.max_length}: shorten or drop it")
-            for e, n in zip(examples, total)
+            for e, n in zip(examples, total, strict=True)
             if n > self.max_length
         ]
 
