@@ -10,6 +10,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.data.codes import severity_of
@@ -50,9 +51,10 @@ class LintReport:
         return any(f.severity == "error" or strict for f in self.findings)
 
 
-def lint(path: str, options: LintOptions | None = None) -> LintReport:
+def lint(path: str | Path, options: LintOptions | None = None) -> LintReport:
     """Lint a training file (and optionally its held-out file)."""
     options = options or LintOptions()
+    path = str(path)  # findings carry str paths; the sort below compares against this
     parsed = parse_jsonl(path)
     findings = list(parsed.findings)
     examples = parsed.examples

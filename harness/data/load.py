@@ -39,11 +39,15 @@ def read_lines(path: str | Path) -> list[str]:
     if path.is_dir():
         raise InputError("is a directory; give a .jsonl file", path=str(path), code="not-a-file")
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        # JSONL lines end at "\n" only: str.splitlines() would also break at U+2028, U+0085
+        # and other separators that JSON allows raw inside strings.
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(
             f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", path=str(path), code="not-utf8"
         ) from exc
+    lines = text.split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
 
 
 def parse_jsonl(path: str | Path) -> ParsedFile:

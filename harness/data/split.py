@@ -33,13 +33,19 @@ class Split(NamedTuple):
     heldout: list[Example]
 
 
-def split_score(example: Example, seed: int) -> float:
-    """The example's position in [0, 1): held out when below the requested share."""
-    digest = hashlib.sha256(f"{seed}\0{conversation_key(example.prompt_messages)}".encode()).digest()
+def split_score(example: Example, seed: int, purpose: str = "heldout") -> float:
+    """The example's position in [0, 1): held out when below the requested share.
+
+    ``purpose`` salts the hash, so carving a validation set out of a training file that
+    was itself made by this split (same seed, same share) does not come out empty.
+    """
+    key = conversation_key(example.prompt_messages)
+    salt = "" if purpose == "heldout" else f"{purpose}\0"
+    digest = hashlib.sha256(f"{salt}{seed}\0{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def assign(examples: Sequence[Example], eval_split: float, seed: int = 0) -> Split:
+def assign(examples: Sequence[Example], eval_split: float, seed: int = 0, purpose: str = "heldout") -> Split:
     """Split examples by :func:`split_score`.
 
     Raises:
@@ -49,7 +55,7 @@ def assign(examples: Sequence[Example], eval_split: float, seed: int = 0) -> Spl
         raise InputError(f"eval_split must be between 0 and 1 (exclusive), got {eval_split}", code="bad-eval-split")
     train, heldout = [], []
     for example in examples:
-        (heldout if split_score(example, seed) < eval_split else train).append(example)
+        (heldout if split_score(example, seed, purpose) < eval_split else train).append(example)
     return Split(train, heldout)
 
 

@@ -23,18 +23,17 @@ class TokenCounter:
     def __init__(self, tokenizer: Any, max_length: int) -> None:
         self.tokenizer = tokenizer
         self.max_length = max_length
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # The last examples counted and their counts; holding the list itself (not its id)
+        # means a later, different list can never be served stale counts.
+        self._last: tuple[Sequence[Example], tuple[np.ndarray, np.ndarray]] | None = None
 
     def counts(self, examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
         """Tokens per rendered example and per assistant output, as two arrays."""
-        key = id(examples)
-        if key not in self._cache:
+        if self._last is None or self._last[0] is not examples:
             texts = [render(self.tokenizer, e.messages, add_generation_prompt=False) for e in examples]
             outputs = [e.output or "" for e in examples]
-            total = self._lengths(texts)
-            assistant = self._lengths(outputs)
-            self._cache[key] = (total, assistant)
-        return self._cache[key]
+            self._last = (examples, (self._lengths(texts), self._lengths(outputs)))
+        return self._last[1]
 
     def _lengths(self, texts: list[str]) -> np.ndarray:
         if not texts:

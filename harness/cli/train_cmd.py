@@ -1,0 +1,31 @@
+"""``harness train CONFIG``: train a LoRA candidate from a lora.yaml and print its path."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="train a candidate LoRA adapter from a lora.yaml", description=__doc__)
+    parser.add_argument("config", help="lora.yaml (the seed's shape; see training/config.py for optional keys)")
+    parser.add_argument("--heldout", help="the gate's held-out file: training refuses to run if any of it leaks in")
+    parser.add_argument("--output-dir", help="folder for candidates/<id>/ (default: the config's output_dir)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from training import load_config, train_candidate
+    from training.data import DatasetRejected
+
+    overrides = {k: v for k, v in {"heldout": args.heldout, "output_dir": args.output_dir}.items() if v}
+    config = load_config(args.config, overrides=overrides)
+    try:
+        path = train_candidate(config)
+    except DatasetRejected as exc:
+        for finding in exc.findings:
+            print(finding, file=sys.stderr)
+        print(f"harness train: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0

@@ -1,0 +1,86 @@
+"""Read YAML config files with the line of every key, for ``path:line`` errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+
+from harness.errors import ConfigError
+
+
+class ConfigSource(NamedTuple):
+    """A parsed YAML mapping, where it came from, and the 1-based line of each dotted key."""
+
+    data: dict[str, Any]
+    path: Path
+    lines: dict[str, int]
+
+    def error(self, key: str, message: str) -> ConfigError:
+        """A :class:`ConfigError` pointing at ``key``'s line (or the closest parent's)."""
+        line = self.lines.get(key)
+        while line is None and "." in key:
+            key = key.rsplit(".", 1)[0]
+            line = self.lines.get(key)
+        return ConfigError(message, path=str(self.path), line=line)
+
+
+def read_yaml(path: str | Path) -> ConfigSource:
+    """Parse a YAML file whose top level must be a mapping.
+
+    Raises:
+        ConfigError: missing file, YAML syntax error (with its line), or not a mapping.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError("config file not found; check the path", path=str(path), code="file-not-found") from exc
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path), line=line) from exc
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping of keys to values", path=str(path), line=1)
+    lines: dict[str, int] = {}
+    _collect_lines(node, "", lines)
+    return ConfigSource(data, path, lines)
+
+
+def _collect_lines(node: yaml.Node | None, prefix: str, lines: dict[str, int]) -> None:
+    if not isinstance(node, yaml.MappingNode):
+        return
+    for key_node, value_node in node.value:
+        key = f"{prefix}{key_node.value}"
+        lines[key] = key_node.start_mark.line + 1
+        _collect_lines(value_node, key + ".", lines)
+
+
+def check_keys(source: ConfigSource, section: str, value: Any, allowed: list[str], required: list[str]) -> dict[str, Any]:
+    """Check one mapping of the config: unknown keys and missing required keys.
+
+    Args:
+        source: the parsed file (for lines).
+        section: dotted name of the mapping (``""`` for the top level).
+        value: the mapping as parsed.
+        allowed: every key the mapping may have.
+        required: keys it must have.
+
+    Raises:
+        ConfigError: naming the bad key, its line and the allowed keys.
+    """
+    where = section or "the top level"
+    if not isinstance(value, dict):
+        raise source.error(section, f"{where} must be a mapping with keys {', '.join(allowed)}")
+    prefix = f"{section}." if section else ""
+    for key in value:
+        if key not in allowed:
+            raise source.error(f"{prefix}{key}", f"unknown key {prefix}{key!s}; allowed in {where}: {', '.join(allowed)}")
+    for key in required:
+        if key not in value:
+            raise source.error(section, f"missing required key {prefix}{key} in {where}")
+    return value

@@ -1,0 +1,43 @@
+"""Shared helpers for tests that build chat-format examples."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def chat(user: str, assistant: str, system: str | None = None) -> dict[str, Any]:
+    """One chat example as the dict a JSONL line holds."""
+    messages = [{"role": "system", "content": system}] if system else []
+    messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+    return {"messages": messages}
+
+
+@pytest.fixture
+def make_chat() -> Callable[..., dict[str, Any]]:
+    """The :func:`chat` builder."""
+    return chat
+
+
+@pytest.fixture
+def write_jsonl(tmp_path: Path) -> Callable[[str, Iterable[dict[str, Any]]], Path]:
+    """Write rows as a JSONL file under ``tmp_path`` and return its path."""
+
+    def write(name: str, rows: Iterable[dict[str, Any]]) -> Path:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def lint_fixtures() -> Path:
+    """The folder of per-code lint fixtures."""
+    return FIXTURES / "lint"

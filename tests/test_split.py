@@ -1,0 +1,132 @@
+"""``harness split``: stable under growth, same input same side, share, manifest, overwrite rules."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.data.load import load_examples
+from harness.data.split import assign, write_split
+from harness.errors import InputError, OutputExistsError
+from harness.fileio import sha256_file
+from harness.records import Example
+
+from .conftest import chat
+
+
+def _example(user: str, assistant: str = "ok", line: int = 1) -> Example:
+    return Example(tuple(chat(user, assistant)["messages"]), "data.jsonl", line)
+
+
+def _sides(examples: list[Example], eval_split: float, seed: int) -> dict[str, str]:
+    split = assign(examples, eval_split, seed)
+    return {
+        **{e.messages[0]["content"]: "train" for e in split.train},
+        **{e.messages[0]["content"]: "heldout" for e in split.heldout},
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=60, unique=True),
+    cut=st.integers(min_value=0, max_value=60),
+    seed=st.integers(min_value=0, max_value=2**31),
+    eval_split=st.floats(min_value=0.05, max_value=0.95),
+    shuffle_seed=st.integers(min_value=0, max_value=2**31),
+)
+def test_growing_the_dataset_never_moves_an_existing_example(texts, cut, seed, eval_split, shuffle_seed):
+    original = [_example(t) for t in texts[:cut]]
+    grown = original + [_example(t) for t in texts[cut:]]
+    random.Random(shuffle_seed).shuffle(grown)
+    before, after = _sides(original, eval_split, seed), _sides(grown, eval_split, seed)
+    assert len(after) == len(texts)
+    assert all(after[text] == side for text, side in before.items())
+
+
+def test_same_input_lands_on_the_same_side():
+    inputs = [f"Question number {i}?" for i in range(200)]
+    examples = [_example(q, answer) for q in inputs for answer in ("yes", "no", "maybe")]
+    examples += [_example(q.upper() + "  ", "shouted") for q in inputs]  # same input once normalised
+    split = assign(examples, 0.3, seed=1)
+    held = {e.messages[0]["content"].strip().lower() for e in split.heldout}
+    kept = {e.messages[0]["content"].strip().lower() for e in split.train}
+    assert held and kept and not held & kept
+    assert len(split.heldout) == 4 * len(held)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_heldout_share_is_close_to_the_request(seed):
+    examples = [_example(f"Distinct question {i}: what is {i} squared?") for i in range(2000)]
+    split = assign(examples, 0.1, seed)
+    assert len(split.train) + len(split.heldout) == 2000
+    assert abs(len(split.heldout) / 2000 - 0.1) <= 0.02
+
+
+def test_seeds_give_different_splits():
+    examples = [_example(f"Distinct question {i}?") for i in range(500)]
+    assert _sides(examples, 0.2, 0) != _sides(examples, 0.2, 1)
+
+
+@pytest.mark.parametrize("eval_split", [0.0, 1.0, -0.1, 1.5, float("nan")])
+def test_eval_split_outside_zero_one_is_refused(eval_split):
+    with pytest.raises(InputError, match="eval_split"):
+        assign([_example("hi")], eval_split)
+
+
+@pytest.fixture
+def data(write_jsonl):
+    return write_jsonl("data.jsonl", [chat(f"Question {i}: capital of country {i}?", f"City {i}.") for i in range(300)])
+
+
+def test_write_split_writes_files_and_manifest(data, tmp_path):
+    out = tmp_path / "out"
+    manifest = write_split(data, out, 0.2, seed=3)
+    assert sorted(p.name for p in out.iterdir()) == ["heldout.jsonl", "split.json", "train.jsonl"]
+    assert json.loads((out / "split.json").read_text()) == manifest
+    assert manifest["input_sha256"] == sha256_file(data)
+    assert manifest["seed"] == 3
+    train, heldout = load_examples(out / "train.jsonl"), load_examples(out / "heldout.jsonl")
+    assert manifest["counts"] == {"total": 300, "train": len(train), "heldout": len(heldout)}
+    assert len(train) + len(heldout) == 300 and heldout
+    assert manifest["files"] == {name: sha256_file(out / name) for name in ("train.jsonl", "heldout.jsonl")}
+    original = [e.messages for e in load_examples(data)]
+    assert sorted(map(str, [e.messages for e in train + heldout])) == sorted(map(str, original))
+    expected = assign(load_examples(data), 0.2, 3)
+    assert [e.messages for e in heldout] == [e.messages for e in expected.heldout]
+
+
+def test_write_split_refuses_to_overwrite_without_force(data, tmp_path):
+    out = tmp_path / "out"
+    write_split(data, out, 0.2, seed=0)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(OutputExistsError, match="--force"):
+        write_split(data, out, 0.5, seed=7)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    manifest = write_split(data, out, 0.5, seed=7, force=True)
+    assert manifest["seed"] == 7 and manifest["eval_split"] == 0.5
+    assert json.loads((out / "split.json").read_text())["seed"] == 7
+    assert (out / "heldout.jsonl").read_bytes() != before["heldout.jsonl"]
+    assert manifest["files"]["heldout.jsonl"] == sha256_file(out / "heldout.jsonl")
+
+
+def test_one_existing_output_is_enough_to_refuse(data, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "split.json").write_text("{}")
+    with pytest.raises(OutputExistsError, match="split.json"):
+        write_split(data, out, 0.1)
+    assert [p.name for p in out.iterdir()] == ["split.json"]
+
+
+def test_invalid_input_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(chat("hi", "hello")) + "\n{not json\n")
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as caught:
+        write_split(bad, out, 0.1)
+    assert caught.value.line == 2 and caught.value.code == "invalid-json"
+    assert not out.exists()

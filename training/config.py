@@ -1,0 +1,149 @@
+"""``lora.yaml``: the seed's training config, validated with ``path:line`` errors.
+
+The seed's shape is valid exactly as written::
+
+    base_model: meta-llama/Llama-3.1-8B-Instruct
+    dataset: ./train.jsonl
+    lora: {r: 16, alpha: 32, dropout: 0.05, target_modules: [q_proj, v_proj]}
+    training: {epochs: 3, learning_rate: 2.0e-4, batch_size: 8, eval_split: 0.1}
+
+Every other key is optional (see the dataclass fields). Relative paths are resolved
+against the config file's folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from harness.configfile import ConfigSource, check_keys, read_yaml
+
+
+@dataclass
+class LoraSection:
+    """The adapter's shape."""
+
+    r: int = field(default=16, metadata={"help": "adapter rank", "min": 1})
+    alpha: float = field(default=32, metadata={"help": "LoRA scaling numerator (usually 2x r)", "min": 0})
+    dropout: float = field(default=0.05, metadata={"help": "dropout on the adapter input", "min": 0, "max": 0.99})
+    target_modules: list[str] | str = field(
+        default_factory=lambda: ["q_proj", "v_proj"],
+        metadata={"help": "module names to adapt, or 'all-linear'"},
+    )
+
+
+@dataclass
+class TrainingSection:
+    """How long and how fast to train."""
+
+    epochs: int = field(default=3, metadata={"help": "maximum epochs (early stopping may end sooner)", "min": 1})
+    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate", "min": 0})
+    batch_size: int = field(default=8, metadata={"help": "examples per device step", "min": 1})
+    eval_split: float = field(default=0.1, metadata={"help": "share of the dataset carved out for validation", "min": 0.01, "max": 0.9})
+    gradient_accumulation: int = field(default=1, metadata={"help": "steps per optimizer update", "min": 1})
+    warmup: float = field(default=0.0, metadata={"help": "linear warmup: share of steps (<1) or steps (>=1)", "min": 0})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay", "min": 0})
+    early_stopping_patience: int = field(default=1, metadata={"help": "epochs without eval-loss improvement before stopping (0: never stop early)", "min": 0})
+    max_length: int = field(default=1024, metadata={"help": "longer examples are dropped (lint warns about them)", "min": 8})
+
+
+@dataclass
+class ReplaySection:
+    """General chat data mixed in against forgetting."""
+
+    dataset: str | None = field(default=None, metadata={"help": "chat JSONL of general examples"})
+    share: float = field(default=0.1, metadata={"help": "replay examples as a share of the task examples", "min": 0, "max": 1})
+
+
+@dataclass
+class TrainConfig:
+    """A resolved ``lora.yaml``."""
+
+    base_model: str = field(metadata={"help": "alias, checkpoint folder, .gguf file or hub id"})
+    dataset: str = field(metadata={"help": "training chat JSONL (validation is carved out of it)"})
+    lora: LoraSection = field(default_factory=LoraSection)
+    training: TrainingSection = field(default_factory=TrainingSection)
+    replay: ReplaySection = field(default_factory=ReplaySection)
+    heldout: str | None = field(default=None, metadata={"help": "the gate's held-out file: asserted absent from training"})
+    task: str | None = field(default=None, metadata={"help": "task name for the candidate id and the registry"})
+    output_dir: str = field(default="candidates", metadata={"help": "folder that receives candidates/<id>/"})
+    seed: int = field(default=0, metadata={"help": "seed for the split, sampling and initialisation"})
+    source: str | None = field(default=None, metadata={"help": "the config file this was read from"})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain data (what the candidate records)."""
+        return asdict(self)
+
+
+_SECTIONS = {"lora": LoraSection, "training": TrainingSection, "replay": ReplaySection}
+_PATH_KEYS = ("dataset", "heldout", "output_dir")
+
+
+def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read and validate a ``lora.yaml``.
+
+    Args:
+        path: the config file.
+        overrides: top-level values that replace the file's (e.g. ``heldout`` from a flag).
+
+    Raises:
+        ConfigError: ``path:line: bad-config: ...`` naming the key and the allowed values.
+    """
+    source = read_yaml(path)
+    data = dict(source.data)
+    top = [f.name for f in fields(TrainConfig) if f.name != "source"]
+    check_keys(source, "", data, top, ["base_model", "dataset"])
+    values: dict[str, Any] = {}
+    for name in top:
+        if name in _SECTIONS:
+            values[name] = _section(source, name, data.get(name, {}), _SECTIONS[name])
+        elif name in data:
+            values[name] = _scalar(source, name, data[name], _field(TrainConfig, name))
+    base = Path(path).resolve().parent
+    for key in _PATH_KEYS:
+        if values.get(key) is not None:
+            values[key] = str((base / values[key]).resolve())
+    if (base / values["base_model"]).exists():  # a local checkpoint or .gguf next to the config
+        values["base_model"] = str((base / values["base_model"]).resolve())
+    if values["replay"].dataset is not None:
+        values["replay"].dataset = str((base / values["replay"].dataset).resolve())
+    # Overrides come from the command line: relative to the working directory.
+    values.update({key: str(Path(v).resolve()) if key in _PATH_KEYS else v for key, v in (overrides or {}).items()})
+    _check_targets(source, values["lora"])
+    return TrainConfig(**values, source=str(path))
+
+
+def _field(cls: type, name: str) -> Any:
+    return next(f for f in fields(cls) if f.name == name)
+
+
+def _section(source: ConfigSource, name: str, value: Any, cls: type) -> Any:
+    allowed = [f.name for f in fields(cls)]
+    check_keys(source, name, value if value is not None else {}, allowed, [])
+    return cls(**{key: _scalar(source, f"{name}.{key}", v, _field(cls, key)) for key, v in (value or {}).items()})
+
+
+def _scalar(source: ConfigSource, key: str, value: Any, spec: Any) -> Any:
+    kind = spec.type if isinstance(spec.type, str) else getattr(spec.type, "__name__", str(spec.type))
+    help_text = spec.metadata.get("help", "")
+    if kind.startswith("int"):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind.startswith("float"):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif kind.startswith("list"):
+        ok = value == "all-linear" or (isinstance(value, list) and value and all(isinstance(v, str) for v in value))
+    else:
+        ok = isinstance(value, str) or (value is None and "None" in kind)
+    if not ok:
+        raise source.error(key, f"{key} must be {kind.replace(' | None', '')} ({help_text}), got {value!r}")
+    low, high = spec.metadata.get("min"), spec.metadata.get("max")
+    if low is not None and value < low or high is not None and value > high:
+        raise source.error(key, f"{key} must be between {low} and {high if high is not None else '∞'} ({help_text}), got {value}")
+    return value
+
+
+def _check_targets(source: ConfigSource, lora: LoraSection) -> None:
+    if isinstance(lora.target_modules, str) and lora.target_modules != "all-linear":
+        raise source.error("lora.target_modules", "lora.target_modules must be a list of module names or 'all-linear'")

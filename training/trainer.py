@@ -1,0 +1,135 @@
+"""LoRA training on the transformers ``Trainer`` (so accelerate/torchrun/DeepSpeed just work).
+
+Eval loss every epoch, early stopping on it, and the best epoch is what gets saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from harness.models import LoadedModel, load_model
+from training.config import TrainConfig
+from training.data import TrainingSets, tokenize_all
+from training.labels import ensure_pad_token
+from training.targets import check_target_modules
+from training.throughput import StepTimer
+
+log = logging.getLogger(__name__)
+
+
+class TrainResult(NamedTuple):
+    """What a finished training run hands to the candidate writer."""
+
+    model: Any
+    """The peft model holding the best epoch's adapter weights."""
+    tokenizer: Any
+    base: LoadedModel
+    log_history: list[dict[str, Any]]
+    stats: dict[str, Any]
+
+
+def build_peft_model(base_model: Any, config: TrainConfig) -> Any:
+    """Wrap ``base_model`` with a fresh LoRA adapter; the base weights are frozen."""
+    from peft import LoraConfig, get_peft_model
+
+    check_target_modules(base_model, config.lora.target_modules, config_path=config.source)
+    lora = LoraConfig(
+        r=config.lora.r,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=config.lora.target_modules,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(base_model, lora)
+
+
+def training_arguments(config: TrainConfig, output_dir: str, *, use_cuda: bool) -> Any:
+    """``TrainingArguments`` for the config: per-epoch eval and checkpoints, best-epoch reload."""
+    import torch
+    from transformers import TrainingArguments
+
+    t = config.training
+    return TrainingArguments(
+        output_dir=output_dir,
+        num_train_epochs=t.epochs,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation,
+        learning_rate=t.learning_rate,
+        weight_decay=t.weight_decay,
+        warmup_steps=t.warmup,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        logging_strategy="steps",
+        logging_steps=5,
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        save_total_limit=2,
+        save_only_model=True,
+        train_sampling_strategy="group_by_length",
+        include_num_input_tokens_seen="non_padding",
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=use_cuda and torch.cuda.is_bf16_supported(),
+        use_cpu=not use_cuda,
+        report_to="none",
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+    )
+
+
+def train(config: TrainConfig, sets: TrainingSets) -> TrainResult:
+    """Train a LoRA adapter on ``sets`` and return the best epoch's model."""
+    import torch
+    from transformers import DataCollatorForSeq2Seq, Trainer, set_seed
+
+    set_seed(config.seed)
+    base = load_model(config.base_model)
+    tokenizer = base.tokenizer
+    ensure_pad_token(tokenizer, base.model)
+    model = build_peft_model(base.model, config)
+    train_data = tokenize_all(tokenizer, sets.train, config.training.max_length)
+    eval_data = tokenize_all(tokenizer, sets.validation, config.training.max_length)
+    timer = StepTimer()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="harness-train-") as checkpoints:
+        trainer = Trainer(
+            model=model,
+            args=training_arguments(config, checkpoints, use_cuda=torch.cuda.is_available()),
+            train_dataset=train_data,
+            eval_dataset=eval_data,
+            data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
+            callbacks=_callbacks(config, timer),
+        )
+        trainer.train()
+        state = trainer.state
+    wall = time.perf_counter() - started
+    tokens = int(state.num_input_tokens_seen)
+    stats = {
+        "wall_seconds": round(wall, 1),
+        "train_step_seconds": round(timer.seconds, 1),
+        "trained_tokens": tokens,
+        "tokens_per_second": round(tokens / timer.seconds, 1) if timer.seconds else None,
+        "epochs_run": round(state.epoch or 0, 2),
+        "best_checkpoint_step": _step_of(state.best_model_checkpoint),
+        "train_examples": len(train_data),
+        "validation_examples": len(eval_data),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+    }
+    return TrainResult(trainer.model, tokenizer, base, list(state.log_history), stats)
+
+
+def _callbacks(config: TrainConfig, timer: StepTimer) -> list[Any]:
+    from transformers import EarlyStoppingCallback
+
+    patience = config.training.early_stopping_patience
+    return [timer, EarlyStoppingCallback(patience)] if patience > 0 else [timer]
+
+
+def _step_of(checkpoint: str | None) -> int | None:
+    return int(Path(checkpoint).name.rsplit("-", 1)[-1]) if checkpoint else None
