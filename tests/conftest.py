@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
 
 def chat(user: str, assistant: str, system: str | None = None) -> dict[str, Any]:
     """One chat example as the dict a JSONL line holds."""
@@ -35,9 +33,3 @@ def write_jsonl(tmp_path: Path) -> Callable[[str, Iterable[dict[str, Any]]], Pat
         return path
 
     return write
-
-
-@pytest.fixture
-def lint_fixtures() -> Path:
-    """The folder of per-code lint fixtures."""
-    return FIXTURES / "lint"

@@ -18,6 +18,7 @@ from harness.data.tokens import TokenCounter
 LINT = Path(__file__).parent / "fixtures" / "lint"
 HELDOUT_TRAIN = LINT / "heldout-train.jsonl"
 FILE_LEVEL = "too-few-examples"
+WARNINGS = {"duplicate", "too-few-examples", "too-long", "fresh-facts"}  # every other code is an error
 
 # code -> (1-based line that triggers it, what the fixture is linted with)
 CASES: dict[str, tuple[int, str]] = {
@@ -63,7 +64,7 @@ def test_fixture_yields_its_code_at_its_line(code):
     if code != FILE_LEVEL:
         mine = [f for f in mine if f.code != FILE_LEVEL]
     assert [(f.line, f.code) for f in mine] == [(line, code)], [str(f) for f in mine]
-    assert mine[0].severity == CODES[code].severity
+    assert mine[0].severity == ("warning" if code in WARNINGS else "error")
     assert mine[0].message.strip()
 
 

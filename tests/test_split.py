@@ -15,11 +15,10 @@ from harness.errors import InputError, OutputExistsError
 from harness.fileio import sha256_file
 from harness.records import Example
 
-from .conftest import chat
-
 
 def _example(user: str, assistant: str = "ok", line: int = 1) -> Example:
-    return Example(tuple(chat(user, assistant)["messages"]), "data.jsonl", line)
+    messages = ({"role": "user", "content": user}, {"role": "assistant", "content": assistant})
+    return Example(messages, "data.jsonl", line)
 
 
 def _sides(examples: list[Example], eval_split: float, seed: int) -> dict[str, str]:
@@ -30,7 +29,7 @@ def _sides(examples: list[Example], eval_split: float, seed: int) -> dict[str, s
     }
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     texts=st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=60, unique=True),
     cut=st.integers(min_value=0, max_value=60),
@@ -78,8 +77,8 @@ def test_eval_split_outside_zero_one_is_refused(eval_split):
 
 
 @pytest.fixture
-def data(write_jsonl):
-    return write_jsonl("data.jsonl", [chat(f"Question {i}: capital of country {i}?", f"City {i}.") for i in range(300)])
+def data(write_jsonl, make_chat):
+    return write_jsonl("data.jsonl", [make_chat(f"Question {i}: capital of country {i}?", f"City {i}.") for i in range(300)])
 
 
 def test_write_split_writes_files_and_manifest(data, tmp_path):
@@ -122,9 +121,9 @@ def test_one_existing_output_is_enough_to_refuse(data, tmp_path):
     assert [p.name for p in out.iterdir()] == ["split.json"]
 
 
-def test_invalid_input_writes_nothing(tmp_path):
+def test_invalid_input_writes_nothing(tmp_path, make_chat):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text(json.dumps(chat("hi", "hello")) + "\n{not json\n")
+    bad.write_text(json.dumps(make_chat("hi", "hello")) + "\n{not json\n")
     out = tmp_path / "out"
     with pytest.raises(InputError) as caught:
         write_split(bad, out, 0.1)

@@ -20,6 +20,11 @@ class OutputSchema:
 
     def __init__(self, schema: dict[str, Any], path: str = "<schema>") -> None:
         self.path = path
+        if not isinstance(schema, dict | bool):  # validator_for() raises TypeError on these
+            raise InputError(
+                f"not a valid JSON Schema: got a JSON {type(schema).__name__}; write an object such as "
+                '{"type": "object", ...}', path=path, code="bad-schema",
+            )
         cls = jsonschema.validators.validator_for(schema)
         try:
             cls.check_schema(schema)
@@ -41,6 +46,11 @@ class OutputSchema:
             raise InputError("schema file not found; check the path", path=str(path), code="file-not-found") from exc
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno, code="bad-schema") from exc
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", path=str(path),
+                             code="not-utf8") from exc
+        except OSError as exc:  # a directory, no permission, ...
+            raise InputError(f"cannot read the schema file: {exc.strerror}", path=str(path), code="not-a-file") from exc
         return cls(schema, str(path))
 
     def errors(self, output: str) -> tuple[str, str] | None:

@@ -1,0 +1,138 @@
+"""Training on a tiny random-weight model: the mechanics of a candidate adapter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from harness.cli.main import main
+from tests.tiny import make_tiny_checkpoint, triage_line, write_triage_file
+from training import load_config, train_candidate
+from training.data import DatasetRejected, prepare_sets
+
+CONFIG = """\
+base_model: ./model
+dataset: ./train.jsonl
+lora: {{r: 8, alpha: 16, dropout: 0.0, target_modules: [q_proj, v_proj]}}
+training: {{epochs: {epochs}, learning_rate: 2.0e-2, batch_size: 8, eval_split: 0.2}}
+output_dir: ./candidates
+task: triage
+"""
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("train")
+    make_tiny_checkpoint(folder / "model")
+    write_triage_file(folder / "train.jsonl", 120)
+    (folder / "lora.yaml").write_text(CONFIG.format(epochs=3))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def candidate(workdir) -> Path:
+    return train_candidate(load_config(workdir / "lora.yaml"))
+
+
+def test_candidate_has_the_promised_files(candidate):
+    names = {p.name for p in candidate.iterdir()}
+    assert {"adapter_model.safetensors", "adapter_config.json", "tokenizer.json", "chat_template.jinja",
+            "config.yaml", "metrics.jsonl", "manifest.json"} <= names
+    assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in names)
+
+
+def test_eval_loss_goes_down_and_best_epoch_is_recorded(candidate):
+    manifest = json.loads((candidate / "manifest.json").read_text())
+    epochs = manifest["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert epochs[-1]["eval_loss"] < epochs[0]["eval_loss"]
+    assert manifest["best_epoch"] == min(epochs, key=lambda e: e["eval_loss"])["epoch"]
+    assert manifest["stats"]["tokens_per_second"] > 0
+    assert manifest["data"]["dataset_sha256"] and manifest["chat_template_sha256"]
+    assert manifest["base_model"]["weights_sha256"]["model.safetensors"]
+
+
+def test_lora_weights_change_and_base_weights_do_not(candidate, workdir):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    adapter = load_file(candidate / "adapter_model.safetensors")
+    lora_b = [t for name, t in adapter.items() if "lora_B" in name]
+    assert lora_b and all(t.abs().sum() > 0 for t in lora_b)  # lora_B starts at zero
+    base = AutoModelForCausalLM.from_pretrained(workdir / "model")
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    tuned = PeftModel.from_pretrained(base, candidate)
+    after = tuned.get_base_model().state_dict()
+    for name, tensor in before.items():
+        key = name if name in after else name.replace(".weight", ".base_layer.weight")
+        torch.testing.assert_close(after[key], tensor)
+
+
+def test_adapter_changes_the_outputs(candidate, workdir):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(workdir / "model").eval()
+    ids = torch.tensor([[1, 20, 30, 40]])
+    with torch.inference_mode():
+        plain = base(ids).logits.clone()
+        tuned = PeftModel.from_pretrained(base, candidate).eval()
+        adapted = tuned(ids).logits
+    assert not torch.allclose(plain, adapted)
+
+
+def test_heldout_examples_never_reach_training(workdir, tmp_path):
+    train = (workdir / "train.jsonl").read_text().splitlines()
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text(train[5] + "\n" + triage_line("totally unrelated question about exports", "how_to") + "\n")
+    config = load_config(workdir / "lora.yaml", overrides={"heldout": str(heldout)})
+    with pytest.raises(DatasetRejected) as info:
+        prepare_sets(config)
+    assert [f.code for f in info.value.findings] == ["heldout-leak"]
+    assert info.value.findings[0].line == 1
+
+
+def test_clean_heldout_is_recorded_by_hash(workdir, tmp_path):
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text(triage_line("where do I find the audit log for my workspace", "how_to") + "\n")
+    sets = prepare_sets(load_config(workdir / "lora.yaml", overrides={"heldout": str(heldout)}))
+    assert sets.provenance["heldout"]["examples"] == 1 and len(sets.provenance["heldout"]["sha256"]) == 64
+    assert len(sets.train) + len(sets.validation) == 120 and sets.validation
+
+
+def test_interrupted_run_leaves_no_candidate(workdir, tmp_path, monkeypatch):
+    import training.candidate
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.candidate, "epoch_losses", interrupted)
+    config = load_config(workdir / "lora.yaml", overrides={"output_dir": str(tmp_path / "out")})
+    config.training.epochs = 1
+    with pytest.raises(KeyboardInterrupt):
+        train_candidate(config)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_dataset_failing_lint_stops_the_run_with_findings(workdir, tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(triage_line("hello", "other") + "\nnot json\n")
+    config = tmp_path / "lora.yaml"
+    config.write_text(f"base_model: {workdir / 'model'}\ndataset: {bad}\n")
+    assert main(["train", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:2: invalid-json" in err and "fails lint" in err
+
+
+def test_unknown_target_module_lists_the_model_modules(workdir, tmp_path, capsys):
+    config = tmp_path / "lora.yaml"
+    config.write_text(f"base_model: {workdir / 'model'}\ndataset: {workdir / 'train.jsonl'}\n"
+                      "lora: {target_modules: [qproj]}\n")
+    assert main(["train", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "'qproj' is not a module of LlamaForCausalLM" in err
+    assert "available: down_proj, gate_proj, k_proj, o_proj, q_proj, up_proj, v_proj" in err

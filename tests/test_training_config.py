@@ -1,0 +1,83 @@
+"""lora.yaml validation: the seed's shape is valid; every error names key, line and remedy."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import ConfigError
+from training.config import load_config
+
+SEED = """\
+base_model: meta-llama/Llama-3.1-8B-Instruct
+dataset: ./train.jsonl
+lora:
+  r: 16 # adapter rank, higher = more capacity, more params
+  alpha: 32 # scaling factor, usually 2x r
+  dropout: 0.05
+  target_modules: # which layers get adapters
+    - q_proj
+    - v_proj
+training:
+  epochs: 3 # too many = memorization / overfit
+  learning_rate: 2.0e-4
+  batch_size: 8
+  eval_split: 0.1 # hold out 10%, never train on your eval set
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "lora.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_seed_config_is_valid_as_written(tmp_path):
+    config = load_config(write(tmp_path, SEED))
+    assert config.base_model == "meta-llama/Llama-3.1-8B-Instruct"
+    assert config.dataset == str(tmp_path / "train.jsonl")
+    assert (config.lora.r, config.lora.alpha, config.lora.dropout) == (16, 32.0, 0.05)
+    assert config.lora.target_modules == ["q_proj", "v_proj"]
+    assert (config.training.epochs, config.training.learning_rate, config.training.batch_size) == (3, 2e-4, 8)
+    assert config.training.eval_split == 0.1
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("  r: 16", "  rank: 16"), ":4: bad-config: unknown key lora.rank; allowed in lora: r, alpha, dropout, target_modules"),
+        (("training:", "trainig:"), ":10: bad-config: unknown key trainig; allowed in the top level: base_model, dataset"),
+        (("  epochs: 3", "  epochs: three"), ":11: bad-config: training.epochs must be int"),
+        (("  eval_split: 0.1", "  eval_split: 1.5"), ":14: bad-config: training.eval_split must be between 0.01 and 0.9"),
+        (("  batch_size: 8", "  batch_size: 0"), ":13: bad-config: training.batch_size must be between 1"),
+        (("base_model: meta-llama/Llama-3.1-8B-Instruct\n", ""), ": bad-config: missing required key base_model"),
+        (("  dropout: 0.05", "  dropout: [0.05"), "invalid YAML"),
+        (("    - q_proj\n    - v_proj", "    - 3"), "lora.target_modules must be list"),
+        (("  batch_size: 8", "  batch_size: true"), "training.batch_size must be int"),
+    ],
+)
+def test_config_errors_name_key_line_and_allowed_values(tmp_path, edit, expected):
+    path = write(tmp_path, SEED.replace(*edit))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_all_linear_and_optional_keys(tmp_path):
+    text = SEED.replace("  target_modules: # which layers get adapters\n    - q_proj\n    - v_proj\n",
+                        "  target_modules: all-linear\n")
+    text += "seed: 7\ntask: triage\nheldout: ./heldout.jsonl\nreplay: {dataset: ./general.jsonl, share: 0.2}\n"
+    config = load_config(write(tmp_path, text))
+    assert config.lora.target_modules == "all-linear"
+    assert (config.seed, config.task, config.replay.share) == (7, "triage", 0.2)
+    assert config.heldout == str(tmp_path / "heldout.jsonl")
+
+
+def test_top_level_must_be_a_mapping(tmp_path):
+    with pytest.raises(ConfigError, match=":1: bad-config: the top level must be a mapping"):
+        load_config(write(tmp_path, "- a\n- b\n"))
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="file-not-found"):
+        load_config(tmp_path / "nope.yaml")
