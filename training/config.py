@@ -40,11 +40,15 @@ class TrainingSection:
     epochs: int = field(default=3, metadata={"help": "maximum epochs (early stopping may end sooner)", "min": 1})
     learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate", "min": 0})
     batch_size: int = field(default=8, metadata={"help": "examples per device step", "min": 1})
-    eval_split: float = field(default=0.1, metadata={"help": "share of the dataset carved out for validation", "min": 0.01, "max": 0.9})
+    eval_split: float = field(
+        default=0.1, metadata={"help": "share of the dataset carved out for validation", "min": 0.01, "max": 0.9}
+    )
     gradient_accumulation: int = field(default=1, metadata={"help": "steps per optimizer update", "min": 1})
     warmup: float = field(default=0.0, metadata={"help": "linear warmup: share of steps (<1) or steps (>=1)", "min": 0})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay", "min": 0})
-    early_stopping_patience: int = field(default=1, metadata={"help": "epochs without eval-loss improvement before stopping (0: never stop early)", "min": 0})
+    early_stopping_patience: int = field(
+        default=1, metadata={"help": "epochs without eval-loss improvement before stopping (0: never)", "min": 0}
+    )
     max_length: int = field(default=1024, metadata={"help": "longer examples are dropped (lint warns about them)", "min": 8})
 
 
