@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.models import DEFAULT_MODEL, load_tokenizer
-from training.labels import IGNORE_INDEX, TemplateError, ensure_pad_token, tokenize_conversation
+from harness.models import DEFAULT_MODEL, ensure_pad_token, load_tokenizer
+from training.labels import IGNORE_INDEX, TemplateError, tokenize_conversation
 
 
 @pytest.fixture(scope="module")

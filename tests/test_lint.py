@@ -200,7 +200,8 @@ def test_crlf_and_blank_lines_keep_line_numbers(tmp_path):
 
 @pytest.mark.slow
 def test_too_long_with_the_real_tokenizer(capsys):
-    from harness.models import load_tokenizer
+    from harness.data.tokens import ChatTokenizer
+    from harness.models import resolve_model
 
     fixture = str(LINT / "too-long.jsonl")
     # The CLI path: default model, real context length, so nothing here is too long.
@@ -209,7 +210,7 @@ def test_too_long_with_the_real_tokenizer(capsys):
     assert "too-long" not in summary["by_code"]
     assert 30 < summary["tokens"]["example"]["min"] < 64 < summary["tokens"]["example"]["max"] < 8192
 
-    counter = TokenCounter(load_tokenizer("smollm2-135m-instruct"), max_length=64)
+    counter = TokenCounter(ChatTokenizer.from_checkpoint(resolve_model("smollm2-135m-instruct").location), max_length=64)
     # Reusing one counter on another file first must not leave stale counts behind.
     assert "too-long" not in lint(str(LINT / "too-few-examples.jsonl"), LintOptions(tokens=counter)).summary["by_code"]
     report = lint(fixture, LintOptions(tokens=counter))
@@ -217,3 +218,22 @@ def test_too_long_with_the_real_tokenizer(capsys):
     assert [(f.line, f.severity) for f in long] == [(2, "warning")]
     assert "context is 64" in long[0].message
     assert report.summary["tokens"] == summary["tokens"]
+
+
+@pytest.mark.slow
+def test_fast_token_counts_equal_the_transformers_tokenizer():
+    """Lint's segment-cached counts and compiled template match apply_chat_template exactly."""
+    from harness.data import load_examples
+    from harness.data.tokens import ChatTokenizer
+    from harness.models import load_tokenizer, resolve_model
+
+    location = resolve_model("smollm2-135m-instruct").location
+    chat, reference = ChatTokenizer.from_checkpoint(location), load_tokenizer(location)
+    examples = load_examples(Path(__file__).parents[1] / "suites/triage/data/triage.jsonl")[:300]
+    rendered = [chat.render(e.messages) for e in examples]
+    expected = [reference.apply_chat_template(list(e.messages), tokenize=False) for e in examples]
+    assert rendered == expected
+    ids = reference(expected, add_special_tokens=False)["input_ids"]
+    assert chat.count(rendered).tolist() == [len(x) for x in ids]
+    chat.splittable = False  # the whole-text path gives the same counts
+    assert chat.count(rendered).tolist() == [len(x) for x in ids]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from harness.data.lint import LintOptions, LintReport, lint, report_json
 from harness.data.schema import OutputSchema
+from harness.data.tokens import ChatTokenizer, TokenCounter
+from harness.errors import InputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,17 +35,15 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report.failed(strict=args.strict) else 0
 
 
-def token_counter(spec: str):
-    from harness.data.tokens import TokenCounter
-    from harness.models import load_tokenizer, resolve_model
+def token_counter(spec: str) -> TokenCounter:
+    """A token counter for a model reference: its real tokenizer, chat template and context length."""
+    from harness.models import resolve_model
 
     ref = resolve_model(spec)
-    tokenizer = load_tokenizer(ref)
-    config_path = ref.location
-    from transformers import AutoConfig
-
-    max_length = getattr(AutoConfig.from_pretrained(config_path), "max_position_embeddings", 2048)
-    return TokenCounter(tokenizer, max_length)
+    if not ref.loadable or ref.kind == "hub":
+        raise InputError(f"lint needs a local model to count tokens; {spec} is not one (pass --model none)", code="bad-model")
+    config = json.loads((Path(ref.location) / "config.json").read_text())
+    return TokenCounter(ChatTokenizer.from_checkpoint(ref.location), int(config.get("max_position_embeddings", 2048)))
 
 
 def report_text(report: LintReport) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from harness.data.codes import severity_of
 from harness.data.facts import volatile_facts
 from harness.data.load import parse_jsonl
 from harness.data.neardup import DEFAULT_THRESHOLD, find_near_duplicates
-from harness.data.normalize import conversation_key, dialogue_text, normalize_text
+from harness.data.normalize import ExampleKeys, dialogue_text, example_keys
 from harness.data.schema import OutputSchema
 from harness.data.tokens import TokenCounter
 from harness.records import Example, Finding
@@ -58,19 +59,15 @@ def lint(path: str | Path, options: LintOptions | None = None) -> LintReport:
     parsed = parse_jsonl(path)
     findings = list(parsed.findings)
     examples = parsed.examples
-    for check in _per_file_checks(options):
-        findings.extend(check(examples))
-    summary: dict[str, Any] = {"examples": len(examples)}
-    if options.heldout is not None:
-        held = parse_jsonl(options.heldout)
-        findings.extend(held.findings)
-        for check in _per_file_checks(options):
-            findings.extend(check(held.examples) if check is not _too_few else [])
-        findings.extend(leakage(held.examples, examples, options.near_threshold))
-        summary["heldout_examples"] = len(held.examples)
-    if options.tokens is not None:
-        findings.extend(options.tokens.too_long(examples))
-        summary["tokens"] = options.tokens.statistics(examples)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Token counting spends most of its time in the tokenizer's native code, outside the
+        # GIL: run it beside the other checks.
+        counting = pool.submit(options.tokens.counts, examples) if options.tokens is not None else None
+        summary = _content_checks(examples, findings, options)
+        if counting is not None and options.tokens is not None:
+            counting.result()
+            findings.extend(options.tokens.too_long(examples))
+            summary["tokens"] = options.tokens.statistics(examples)
     findings.sort(key=lambda f: (f.path != path, f.path, f.line, f.code))
     summary["by_code"] = dict(sorted(Counter(f.code for f in findings).items()))
     summary["errors"] = sum(f.severity == "error" for f in findings)
@@ -78,10 +75,31 @@ def lint(path: str | Path, options: LintOptions | None = None) -> LintReport:
     return LintReport(findings, summary)
 
 
-def _per_file_checks(options: LintOptions) -> list[Callable[[list[Example]], list[Finding]]]:
-    checks: list[Callable[[list[Example]], list[Finding]]] = [_duplicates, _conflicts, _too_few, _fresh_facts]
+def _content_checks(examples: list[Example], findings: list[Finding], options: LintOptions) -> dict[str, Any]:
+    """Run the per-file checks (and the held-out ones); extend ``findings``; return the summary so far."""
+    keys = [example_keys(e.messages) for e in examples]
+    for check in _per_file_checks(options):
+        findings.extend(check(examples, keys))
+    summary: dict[str, Any] = {"examples": len(examples)}
+    if options.heldout is not None:
+        held = parse_jsonl(options.heldout)
+        held_keys = [example_keys(e.messages) for e in held.examples]
+        findings.extend(held.findings)
+        for check in _per_file_checks(options):
+            findings.extend(check(held.examples, held_keys) if check is not _too_few else [])
+        findings.extend(leakage(held.examples, examples, options.near_threshold, keys=(held_keys, keys)))
+        summary["heldout_examples"] = len(held.examples)
+    return summary
+
+
+Check = Callable[[Sequence[Example], Sequence[ExampleKeys]], list[Finding]]
+
+
+def _per_file_checks(options: LintOptions) -> list[Check]:
+    checks: list[Check] = [_duplicates, _conflicts, _too_few, _fresh_facts]
     if options.schema is not None:
-        checks.append(options.schema.check)
+        schema = options.schema
+        checks.append(lambda examples, keys: schema.check(examples))
     return checks
 
 
@@ -89,11 +107,10 @@ def _finding(example: Example, code: str, message: str) -> Finding:
     return Finding(example.path, example.line, code, severity_of(code), message)
 
 
-def _duplicates(examples: Sequence[Example]) -> list[Finding]:
+def _duplicates(examples: Sequence[Example], keys: Sequence[ExampleKeys]) -> list[Finding]:
     first: dict[str, Example] = {}
     found = []
-    for example in examples:
-        key = conversation_key(example.messages)
+    for example, key in zip(examples, (k.full for k in keys), strict=True):
         if key in first:
             found.append(_finding(example, "duplicate", f"same example as line {first[key].line}; remove one"))
         else:
@@ -101,13 +118,12 @@ def _duplicates(examples: Sequence[Example]) -> list[Finding]:
     return found
 
 
-def _conflicts(examples: Sequence[Example]) -> list[Finding]:
-    first: dict[str, Example] = {}
+def _conflicts(examples: Sequence[Example], keys: Sequence[ExampleKeys]) -> list[Finding]:
+    first: dict[str, tuple[Example, str]] = {}
     found = []
-    for example in examples:
-        key = conversation_key(example.prompt_messages)
-        seen = first.setdefault(key, example)
-        if normalize_text(seen.output or "") != normalize_text(example.output or ""):
+    for example, key in zip(examples, keys, strict=True):
+        seen, seen_output = first.setdefault(key.prompt, (example, key.output))
+        if seen_output != key.output:
             found.append(_finding(
                 example, "conflicting-outputs",
                 f"same input as line {seen.line} with a different output; decide one label and fix the other",
@@ -115,17 +131,19 @@ def _conflicts(examples: Sequence[Example]) -> list[Finding]:
     return found
 
 
-def _too_few(examples: Sequence[Example]) -> list[Finding]:
+def _too_few(examples: Sequence[Example], keys: Sequence[ExampleKeys]) -> list[Finding]:
     if not examples or len(examples) >= MIN_EXAMPLES:
         return []
     message = f"only {len(examples)} examples; a fine-tune needs a few hundred clean ones (aim for {MIN_EXAMPLES}+)"
     return [Finding(examples[0].path, 0, "too-few-examples", severity_of("too-few-examples"), message)]
 
 
-def _fresh_facts(examples: Sequence[Example]) -> list[Finding]:
+def _fresh_facts(examples: Sequence[Example], keys: Sequence[ExampleKeys]) -> list[Finding]:
     found = []
+    memo: dict[str, list[tuple[str, str]]] = {}  # outputs repeat (labels, templates): scan each once
     for example in examples:
-        facts = volatile_facts(example.output or "")
+        output = example.output or ""
+        facts = memo[output] if output in memo else memo.setdefault(output, volatile_facts(output))
         if facts:
             shown = ", ".join(f"{kind} {text!r}" for kind, text in facts)
             found.append(_finding(
@@ -135,12 +153,22 @@ def _fresh_facts(examples: Sequence[Example]) -> list[Finding]:
     return found
 
 
-def leakage(heldout: Sequence[Example], train: Sequence[Example], threshold: float) -> list[Finding]:
-    """Findings for held-out examples whose input repeats or nearly repeats a training input."""
-    train_keys = {conversation_key(e.prompt_messages): e for e in train}
+def leakage(
+    heldout: Sequence[Example],
+    train: Sequence[Example],
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    keys: tuple[Sequence[ExampleKeys], Sequence[ExampleKeys]] | None = None,
+) -> list[Finding]:
+    """Findings for held-out examples whose input repeats or nearly repeats a training input.
+
+    ``keys`` are the precomputed :func:`example_keys` of ``(heldout, train)``, if at hand.
+    """
+    held_keys, train_keys_list = keys or ([example_keys(e.messages) for e in heldout], [example_keys(e.messages) for e in train])
+    train_keys = {k.prompt: e for k, e in zip(train_keys_list, train, strict=True)}
     found, remaining = [], []
-    for example in heldout:
-        twin = train_keys.get(conversation_key(example.prompt_messages))
+    for example, key in zip(heldout, held_keys, strict=True):
+        twin = train_keys.get(key.prompt)
         if twin is None:
             remaining.append(example)
             continue

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
 _SPACE = re.compile(r"\s+")
 
@@ -19,6 +19,23 @@ def normalize_text(text: str) -> str:
 def conversation_key(messages: Iterable[dict[str, Any]]) -> str:
     """A canonical, normalised string for a list of messages (roles and contents)."""
     return json.dumps([[m.get("role"), normalize_text(str(m.get("content", "")))] for m in messages])
+
+
+class ExampleKeys(NamedTuple):
+    """Normalised keys of one example, computed once and shared by lint's checks."""
+
+    full: str
+    """Every message: equal keys are duplicate examples."""
+    prompt: str
+    """Every message but the final assistant turn: equal keys are the same input."""
+    output: str
+    """The normalised final assistant output."""
+
+
+def example_keys(messages: Sequence[dict[str, Any]]) -> ExampleKeys:
+    """Keys of a conversation whose last message is the assistant's output."""
+    pairs = [[m.get("role"), normalize_text(str(m.get("content", "")))] for m in messages]
+    return ExampleKeys(json.dumps(pairs), json.dumps(pairs[:-1]), pairs[-1][1] if pairs else "")
 
 
 def dialogue_text(messages: Iterable[dict[str, Any]]) -> str:

@@ -68,8 +68,10 @@ class OutputSchema:
     def check(self, examples: Sequence[Example]) -> list[Finding]:
         """Findings for every example whose output fails the schema."""
         found = []
+        memo: dict[str, tuple[str, str] | None] = {}  # outputs repeat (labels): validate each text once
         for example in examples:
-            problem = self.errors(example.output or "")
+            output = example.output or ""
+            problem = memo[output] if output in memo else memo.setdefault(output, self.errors(output))
             if problem:
                 code, message = problem
                 found.append(Finding(example.path, example.line, code, severity_of(code), message))

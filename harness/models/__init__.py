@@ -2,7 +2,7 @@
 
 from harness.models.cache import cache_dir
 from harness.models.convert import convert_gguf, is_converted
-from harness.models.load import LoadedModel, load_model, load_tokenizer
+from harness.models.load import LoadedModel, ensure_pad_token, load_model, load_tokenizer
 from harness.models.registry import DEFAULT_MODEL, EMBEDDED, EmbeddedModel
 from harness.models.resolve import ResolvedModel, embedded_gguf, resolve_model
 
@@ -15,6 +15,7 @@ __all__ = [
     "cache_dir",
     "convert_gguf",
     "embedded_gguf",
+    "ensure_pad_token",
     "is_converted",
     "load_model",
     "load_tokenizer",

@@ -57,3 +57,22 @@ def load_model(spec_or_ref: str | ResolvedModel, *, device: str | None = None, d
     except OSError as exc:
         raise ModelNotAvailableError(f"cannot load {ref.spec}: {exc}") from exc
     return LoadedModel(model.to(device), tokenizer, ref)
+
+
+def ensure_pad_token(tokenizer: Any, model: Any | None = None) -> int:
+    """Give the tokenizer a pad token distinct from EOS, so padding is never trained as EOS.
+
+    Uses the unknown token when it exists and differs from EOS; otherwise adds ``<|pad|>``
+    and resizes the model's embeddings. Returns the pad token id.
+    """
+    if tokenizer.pad_token_id is not None and tokenizer.pad_token_id != tokenizer.eos_token_id:
+        return tokenizer.pad_token_id
+    if tokenizer.unk_token is not None and tokenizer.unk_token_id != tokenizer.eos_token_id:
+        tokenizer.pad_token = tokenizer.unk_token
+    else:
+        tokenizer.add_special_tokens({"pad_token": "<|pad|>"})
+        if model is not None:
+            model.resize_token_embeddings(len(tokenizer))
+    if model is not None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return tokenizer.pad_token_id
