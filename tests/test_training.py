@@ -136,3 +136,48 @@ def test_unknown_target_module_lists_the_model_modules(workdir, tmp_path, capsys
     err = capsys.readouterr().err
     assert "'qproj' is not a module of LlamaForCausalLM" in err
     assert "available: down_proj, gate_proj, k_proj, o_proj, q_proj, up_proj, v_proj" in err
+
+
+def test_replay_examples_are_mixed_into_training_only(workdir, tmp_path):
+    general = write_triage_file(tmp_path / "general.jsonl", 40, offset=5000)
+    config = load_config(workdir / "lora.yaml")
+    config.replay.dataset, config.replay.share = str(general), 0.25
+    sets = prepare_sets(config)
+    task_train = 120 - len(sets.validation)
+    assert sets.provenance["replay_examples"] == round(task_train * 0.25)
+    assert len(sets.train) == task_train + sets.provenance["replay_examples"]
+    assert all("general.jsonl" not in e.path for e in sets.validation)
+
+
+def test_hf_dataset_keeps_source_and_weights(workdir):
+    from harness.data import load_examples
+    from harness.data.hf import to_hf_dataset
+
+    dataset = to_hf_dataset(load_examples(workdir / "train.jsonl")[:3])
+    assert dataset["source"][0].endswith("train.jsonl:1")
+    assert [m["role"] for m in dataset["messages"][0]] == ["system", "user", "assistant"]
+    assert dataset["messages"][0][2]["weight"] == 1
+
+
+def test_killed_training_process_leaves_no_candidate(workdir, tmp_path):
+    """SIGKILL in the middle of training: nothing in the output folder looks like a candidate."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "lora.yaml"
+    config.write_text(CONFIG.format(epochs=200).replace("./", f"{workdir}/").replace(
+        f"output_dir: {workdir}/candidates", f"output_dir: {tmp_path}/out"))
+    process = subprocess.Popen([sys.executable, "-m", "harness", "train", str(config)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    seen = ""
+    while "it/s" not in seen and "s/it" not in seen and time.monotonic() < deadline:
+        seen += process.stderr.read(64)
+    assert process.poll() is None, "training ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    out = tmp_path / "out"
+    leftovers = list(out.iterdir()) if out.exists() else []
+    assert not [p for p in leftovers if (p / "manifest.json").exists() or not p.name.startswith(".")]

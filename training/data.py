@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from harness.data import assign, leakage, lint, load_examples
+from harness.data.hf import to_hf_dataset
 from harness.data.lint import LintOptions
 from harness.errors import HarnessError
 from harness.fileio import sha256_file
@@ -83,14 +84,13 @@ def _assert_no_leak(heldout_path: str, used: Sequence[Example]) -> dict[str, Any
 
 def tokenize_all(tokenizer: Any, examples: Sequence[Example], max_length: int) -> Any:
     """A ``datasets.Dataset`` of input_ids, labels and length; over-long examples dropped."""
-    from datasets import Dataset
+    def encode(row: dict[str, Any]) -> dict[str, Any]:
+        tokenized = tokenize_conversation(tokenizer, row["messages"])
+        return {"input_ids": tokenized.input_ids, "labels": tokenized.labels, "length": len(tokenized.input_ids)}
 
-    rows = [tokenize_conversation(tokenizer, e.messages) for e in examples]
-    kept = [r for r in rows if len(r.input_ids) <= max_length]
-    if len(kept) < len(rows):
-        log.warning("dropped %d examples longer than max_length=%d tokens", len(rows) - len(kept), max_length)
-    return Dataset.from_dict({
-        "input_ids": [r.input_ids for r in kept],
-        "labels": [r.labels for r in kept],
-        "length": [len(r.input_ids) for r in kept],
-    })
+    dataset = to_hf_dataset(examples)
+    encoded = dataset.map(encode, remove_columns=dataset.column_names, desc="tokenizing")
+    kept = encoded.filter(lambda row: row["length"] <= max_length)
+    if len(kept) < len(encoded):
+        log.warning("dropped %d examples longer than max_length=%d tokens", len(encoded) - len(kept), max_length)
+    return kept

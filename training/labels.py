@@ -72,22 +72,3 @@ def tokenize_conversation(tokenizer: Any, messages: Sequence[dict[str, Any]]) ->
         # The template closes turns without the EOS token: append it so the model learns to stop.
         ids, labels = ids + [end_of_turn], labels + [end_of_turn]
     return TokenizedExample(ids, labels)
-
-
-def ensure_pad_token(tokenizer: Any, model: Any | None = None) -> int:
-    """Give the tokenizer a pad token distinct from EOS, so padding is never trained as EOS.
-
-    Uses the unknown token when it exists and differs from EOS; otherwise adds ``<|pad|>``
-    and resizes the model's embeddings. Returns the pad token id.
-    """
-    if tokenizer.pad_token_id is not None and tokenizer.pad_token_id != tokenizer.eos_token_id:
-        return tokenizer.pad_token_id
-    if tokenizer.unk_token is not None and tokenizer.unk_token_id != tokenizer.eos_token_id:
-        tokenizer.pad_token = tokenizer.unk_token
-    else:
-        tokenizer.add_special_tokens({"pad_token": "<|pad|>"})
-        if model is not None:
-            model.resize_token_embeddings(len(tokenizer))
-    if model is not None:
-        model.config.pad_token_id = tokenizer.pad_token_id
-    return tokenizer.pad_token_id

@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from harness.models import LoadedModel, load_model
+from harness.models import LoadedModel, ensure_pad_token, load_model
 from training.config import TrainConfig
 from training.data import TrainingSets, tokenize_all
-from training.labels import ensure_pad_token
 from training.targets import check_target_modules
 from training.throughput import StepTimer
 
@@ -47,13 +46,16 @@ def build_peft_model(base_model: Any, config: TrainConfig) -> Any:
     return get_peft_model(base_model, lora)
 
 
-def training_arguments(config: TrainConfig, output_dir: str, *, use_cuda: bool) -> Any:
-    """``TrainingArguments`` for the config: per-epoch eval and checkpoints, best-epoch reload."""
+def training_arguments(config: TrainConfig, output_dir: str, *, use_cuda: bool, **overrides: Any) -> Any:
+    """``TrainingArguments`` for the config: per-epoch eval and checkpoints, best-epoch reload.
+
+    ``overrides`` replace any argument (benchmarks use them to run a fixed number of steps).
+    """
     import torch
     from transformers import TrainingArguments
 
     t = config.training
-    return TrainingArguments(
+    arguments: dict[str, Any] = dict(
         output_dir=output_dir,
         num_train_epochs=t.epochs,
         per_device_train_batch_size=t.batch_size,
@@ -81,6 +83,8 @@ def training_arguments(config: TrainConfig, output_dir: str, *, use_cuda: bool) 
         remove_unused_columns=False,
         dataloader_num_workers=0,
     )
+    arguments.update(overrides)
+    return TrainingArguments(**arguments)
 
 
 def train(config: TrainConfig, sets: TrainingSets) -> TrainResult:

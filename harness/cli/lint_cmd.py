@@ -37,9 +37,13 @@ def run(args: argparse.Namespace) -> int:
 
 def token_counter(spec: str) -> TokenCounter:
     """A token counter for a model reference: its real tokenizer, chat template and context length."""
+    from harness.errors import ModelNotAvailableError
     from harness.models import resolve_model
 
-    ref = resolve_model(spec)
+    try:
+        ref = resolve_model(spec)
+    except ModelNotAvailableError as exc:
+        raise ModelNotAvailableError(f"{exc.message} (or pass --model none to skip token checks)") from exc
     if not ref.loadable or ref.kind == "hub":
         raise InputError(f"lint needs a local model to count tokens; {spec} is not one (pass --model none)", code="bad-model")
     config = json.loads((Path(ref.location) / "config.json").read_text())

@@ -9,10 +9,15 @@ from harness.records import Example
 
 
 def to_hf_dataset(examples: Sequence[Example]) -> Any:
-    """A ``datasets.Dataset`` with ``messages`` (role and content only) and ``source`` (path:line)."""
+    """A ``datasets.Dataset`` with ``messages`` and ``source`` (path:line).
+
+    Messages keep ``role``, ``content`` and ``weight`` (OpenAI's 0/1 flag on assistant turns,
+    1 when absent) so every row has the same columns.
+    """
     from datasets import Dataset
 
     return Dataset.from_dict({
-        "messages": [[{"role": m["role"], "content": m["content"]} for m in e.messages] for e in examples],
+        "messages": [[{"role": m["role"], "content": m["content"], "weight": int(m.get("weight", 1))} for m in e.messages]
+                     for e in examples],
         "source": [f"{e.path}:{e.line}" for e in examples],
     })
