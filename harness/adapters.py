@@ -1,4 +1,4 @@
-"""Load candidate LoRA adapters onto a base model: safetensors only, and proven to take effect."""
+"""Candidate LoRA adapters: safetensors only, and proven to take effect."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from harness.errors import HarnessError, InputError
 
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+
 
 class AdapterHasNoEffect(HarnessError, RuntimeError):
     """The adapter leaves the model's logits unchanged: evaluating it would silently evaluate the base."""
@@ -14,25 +16,20 @@ class AdapterHasNoEffect(HarnessError, RuntimeError):
     code = "adapter-no-effect"
 
 
-def load_adapter(model: Any, folder: str | Path, *, check_effect: bool = True) -> Any:
-    """Wrap ``model`` with the adapter in ``folder`` and return the peft model.
+def check_adapter_folder(folder: str | Path) -> None:
+    """Refuse anything but an adapter folder with safetensors weights (never pickles).
 
     Raises:
-        InputError: ``folder`` has no ``adapter_config.json`` or no ``adapter_model.safetensors``.
-        AdapterHasNoEffect: ``check_effect`` and the adapter does not change the logits of a probe.
+        InputError: a file is missing (the message names it).
     """
-    from peft import PeftModel
-
     folder = Path(folder)
-    for name in ("adapter_config.json", "adapter_model.safetensors"):
+    if not folder.is_dir():
+        raise InputError("adapter folder not found; give a candidate folder written by `harness train`",
+                         path=str(folder), code="not-an-adapter")
+    for name in ADAPTER_FILES:
         if not (folder / name).is_file():
-            raise InputError(f"{name} missing; give a candidate folder written by `harness train`",
-                             path=str(folder), code="not-an-adapter")
-    peft_model = PeftModel.from_pretrained(model, str(folder), is_trainable=False).eval()
-    if check_effect and not adapter_changes_logits(peft_model):
-        raise AdapterHasNoEffect(f"the adapter in {folder} does not change the model's outputs; was it trained?",
-                                 path=str(folder))
-    return peft_model
+            raise InputError(f"{name} missing; give a candidate folder written by `harness train` "
+                             "(adapters load from safetensors only)", path=str(folder), code="not-an-adapter")
 
 
 def adapter_changes_logits(peft_model: Any, probe: list[int] | None = None) -> bool:

@@ -68,3 +68,117 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         """The finding as the JSON object of ``lint --format json``."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A held-out example as the harness evaluates it."""
+
+    id: str
+    """Stable content hash of the task, input messages and reference."""
+    task: str
+    """The task (suite) the case belongs to."""
+    messages: tuple[dict[str, Any], ...]
+    """The input conversation as written in the data (variants may replace the system turn)."""
+    reference: str | None
+    """The expected output, when there is one."""
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+    """Where it came from (``source``: path:line), ``split``, ``tags`` and task checks (``accept``)."""
+
+    @property
+    def user_text(self) -> str:
+        """The last user message: the query retrieval runs on."""
+        return next((m["content"] for m in reversed(self.messages) if m["role"] == "user"), "")
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """Decoding parameters: part of every cache key."""
+
+    max_new_tokens: int = 64
+    """Cap on generated tokens."""
+    temperature: float = 0.0
+    """0 means greedy decoding."""
+    top_p: float = 1.0
+    """Nucleus sampling mass when sampling."""
+    seed: int = 0
+    """Sampling seed; repeat ``k`` of a case samples with ``seed + k``."""
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One prompt for a backend: a case rendered by a variant."""
+
+    case_id: str
+    """The case this prompt was rendered from."""
+    variant: str
+    """The variant that rendered it."""
+    messages: tuple[dict[str, Any], ...]
+    """The conversation the model sees (system prompt, demonstrations or passages, the case)."""
+    adapter: str | None = None
+    """Name of the adapter to activate (local backend), None for the base model."""
+    sample: int = 0
+    """Repeat index (``--repeats``); each is generated and cached separately."""
+
+
+@dataclass
+class Generation:
+    """What a backend produced for one request."""
+
+    case_id: str
+    """The case."""
+    variant: str
+    """The variant."""
+    sample: int = 0
+    """Repeat index."""
+    text: str | None = None
+    """The output; None when generation failed."""
+    prompt_tokens: int | None = None
+    """Tokens in the rendered prompt."""
+    completion_tokens: int | None = None
+    """Tokens generated."""
+    latency_s: float | None = None
+    """Seconds to produce it (local batches: the batch's time shared by its requests)."""
+    cached: bool = False
+    """Served from the generation cache."""
+    error: str | None = None
+    """Why generation failed; such generations are never cached."""
+
+
+@dataclass(frozen=True)
+class Score:
+    """One metric's value for one generation."""
+
+    metric: str
+    """Metric name, e.g. ``schema_valid``."""
+    value: float | None
+    """The score; None means could not score (never silently 0)."""
+    detail: str | None = None
+    """Why, in a few words (especially when ``value`` is None)."""
+
+
+@dataclass
+class CaseResult:
+    """A case, one generation for it under one variant, and its scores: one line of results.jsonl."""
+
+    case: Case
+    """The case."""
+    generation: Generation
+    """The generation."""
+    scores: list[Score] = field(default_factory=list)
+    """Scores from every scorer that applies."""
+
+    def to_json(self) -> str:
+        """One JSON line."""
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, line: str) -> CaseResult:
+        """Parse a line written by :meth:`to_json`."""
+        data = json.loads(line)
+        case = data["case"]
+        return cls(
+            Case(case["id"], case["task"], tuple(case["messages"]), case["reference"], case.get("metadata", {})),
+            Generation(**data["generation"]),
+            [Score(**s) for s in data.get("scores", [])],
+        )

@@ -33,3 +33,21 @@ def write_jsonl(tmp_path: Path) -> Callable[[str, Iterable[dict[str, Any]]], Pat
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A 2-layer random-weight Llama with the embedded model's tokenizer, saved once per session."""
+    from tests.tiny import make_tiny_checkpoint
+
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_adapters(tiny_checkpoint, tmp_path_factory) -> dict[str, Path]:
+    """Three adapters for the tiny model: two with random (effective) weights, one untouched (no effect)."""
+    from tests.tiny import make_adapter
+
+    folder = tmp_path_factory.mktemp("adapters")
+    return {name: make_adapter(tiny_checkpoint, folder / name, seed=seed, effective=effective)
+            for name, seed, effective in (("a", 1, True), ("b", 2, True), ("noop", 3, False))}

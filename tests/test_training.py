@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from harness.cli.main import main
-from tests.tiny import make_tiny_checkpoint, triage_line, write_triage_file
+from tests.tiny import triage_line, write_triage_file
 from training import load_config, train_candidate
 from training.data import DatasetRejected, prepare_sets
 
@@ -25,9 +25,9 @@ task: triage
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
+def workdir(tmp_path_factory, tiny_checkpoint) -> Path:
     folder = tmp_path_factory.mktemp("train")
-    make_tiny_checkpoint(folder / "model")
+    (folder / "model").symlink_to(tiny_checkpoint)
     write_triage_file(folder / "train.jsonl", 120)
     (folder / "lora.yaml").write_text(CONFIG.format(epochs=3))
     return folder

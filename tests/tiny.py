@@ -51,3 +51,21 @@ def write_triage_file(path: Path, n: int, offset: int = 0) -> Path:
         lines.append(triage_line(f"ticket {i}: the {a} and {b} broke near {c} ({i * 7919 % 10007})", categories[i % 4]))
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def make_adapter(base: Path, folder: Path, *, seed: int, effective: bool = True) -> Path:
+    """Save a LoRA adapter for ``base``; ``effective`` gives lora_B random weights (peft starts it at zero)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
+                           LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    if effective:
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                if "lora_B" in name:
+                    parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.5)
+    model.save_pretrained(folder)
+    return folder

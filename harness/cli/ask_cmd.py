@@ -20,23 +20,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.backends.local import LocalBackend
     from harness.data import load_examples
-    from harness.generate import generate_greedy
-    from harness.models import load_model
+    from harness.records import Decoding, GenerationRequest
 
     examples = load_examples(args.data)[: args.limit]
-    loaded = load_model(args.model)
-    model = loaded.model
+    backend = LocalBackend(args.model)
     if args.adapter:
-        from harness.adapters import load_adapter
-
-        model = load_adapter(model, args.adapter)
-    answers = generate_greedy(model, loaded.tokenizer, [e.prompt_messages for e in examples],
-                              max_new_tokens=args.max_new_tokens)
+        backend.add_adapter("candidate", args.adapter)
+    requests = [GenerationRequest(f"{e.path}:{e.line}", "ask", e.prompt_messages, "candidate" if args.adapter else None)
+                for e in examples]
+    generations = backend.generate(requests, Decoding(max_new_tokens=args.max_new_tokens))
     label = f"{args.model}" + (f" + {args.adapter}" if args.adapter else "")
-    for example, answer in zip(examples, answers, strict=True):
+    for example, generation in zip(examples, generations, strict=True):
         print(f"--- {example.path}:{example.line}")
         print(f"input:    {example.prompt_messages[-1]['content'][:200]}")
         print(f"expected: {example.output}")
-        print(f"got:      {answer}   [{label}]")
+        print(f"got:      {generation.text if generation.error is None else 'ERROR ' + generation.error}   [{label}]")
     return 0

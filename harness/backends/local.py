@@ -1,0 +1,139 @@
+"""Local generation with transformers + peft: one base model, any number of adapters.
+
+The base model is loaded once. Adapters are attached to it by name (peft ``load_adapter``)
+and switched per batch (``set_adapter`` / ``disable_adapter``), never one model load per
+variant. Requests are grouped by adapter, sorted by prompt length, left-padded and
+generated under ``torch.inference_mode()``; CUDA when present, CPU otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.adapters import AdapterHasNoEffect, adapter_changes_logits, check_adapter_folder
+from harness.chat import render
+from harness.models import LoadedModel, ensure_pad_token, load_model
+from harness.models.cache import cached_sha256
+from harness.records import Decoding, Generation, GenerationRequest
+
+
+class LocalBackend:
+    """Generate with a model in this process.
+
+    Args:
+        model: a ``base_model`` reference or an already loaded model.
+        batch_size: prompts per ``generate`` call.
+        device: ``cuda``/``cpu``; default picks CUDA when available.
+    """
+
+    kind = "local"
+
+    def __init__(self, model: str | LoadedModel, *, batch_size: int = 8, device: str | None = None) -> None:
+        self.loaded = load_model(model, device=device) if isinstance(model, str) else model
+        self.tokenizer = self.loaded.tokenizer
+        ensure_pad_token(self.tokenizer)
+        self.tokenizer.padding_side = "left"
+        self.model: Any = self.loaded.model.eval()
+        self.batch_size = batch_size
+        self.adapters: dict[str, dict[str, Any]] = {}
+
+    def identity(self) -> dict[str, Any]:
+        """The base model's identity (spec, kind, weights hash)."""
+        return {"spec": self.loaded.ref.spec, "kind": self.loaded.ref.kind, **self.loaded.ref.identity}
+
+    def adapter_identity(self, name: str | None) -> dict[str, Any] | None:
+        """Path and sha256 of a registered adapter."""
+        return None if name is None else self.adapters[name]
+
+    def add_adapter(self, name: str, folder: str | Path) -> None:
+        """Attach the adapter in ``folder`` under ``name`` and prove it changes the logits.
+
+        Raises:
+            InputError: not an adapter folder with safetensors weights.
+            AdapterHasNoEffect: its logits equal the base model's on a probe.
+        """
+        from peft import PeftModel
+
+        folder = Path(folder)
+        check_adapter_folder(folder)
+        if not self.adapters:
+            self.model = PeftModel.from_pretrained(self.model, str(folder), adapter_name=name, is_trainable=False).eval()
+        else:
+            self.model.load_adapter(str(folder), adapter_name=name, is_trainable=False)
+        self.model.set_adapter(name)
+        if not adapter_changes_logits(self.model):
+            raise AdapterHasNoEffect(f"the adapter in {folder} does not change the model's outputs; was it trained?",
+                                     path=str(folder))
+        self.adapters[name] = {"path": str(folder.resolve()),
+                               "sha256": cached_sha256(folder / "adapter_model.safetensors")}
+
+    def render(self, request: GenerationRequest) -> str:
+        """The prompt text of a request (the model's chat template with the generation header)."""
+        return render(self.tokenizer, request.messages, add_generation_prompt=True)
+
+    def generate(self, requests: Sequence[GenerationRequest], decoding: Decoding) -> list[Generation]:
+        """Generations for ``requests`` in order; a failing batch marks its requests' errors."""
+        prompts = [self.render(r) for r in requests]
+        groups: dict[tuple[str | None, int], list[int]] = defaultdict(list)
+        for index, request in enumerate(requests):
+            groups[(request.adapter, request.sample)].append(index)
+        results: list[Generation | None] = [None] * len(requests)
+        for (adapter, sample), indices in groups.items():
+            indices.sort(key=lambda i: len(prompts[i]), reverse=True)
+            for start in range(0, len(indices), self.batch_size):
+                batch = indices[start : start + self.batch_size]
+                for index, generation in zip(batch, self._batch(requests, prompts, batch, adapter, sample, decoding),
+                                             strict=True):
+                    results[index] = generation
+        return [g for g in results if g is not None]
+
+    def _batch(self, requests: Sequence[GenerationRequest], prompts: list[str], batch: list[int], adapter: str | None,
+               sample: int, decoding: Decoding) -> list[Generation]:
+        import torch
+
+        started = time.perf_counter()
+        try:
+            encoded = self.tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
+                                     add_special_tokens=False).to(self.model.device)
+            with self._active(adapter), torch.inference_mode():
+                if decoding.temperature > 0:
+                    torch.manual_seed(decoding.seed + sample)
+                output = self.model.generate(**encoded, **self._decoding_kwargs(decoding))
+        except (RuntimeError, ValueError) as exc:  # e.g. out of memory: this batch fails, the run goes on
+            return [Generation(requests[i].case_id, requests[i].variant, sample, error=f"{type(exc).__name__}: {exc}")
+                    for i in batch]
+        share = (time.perf_counter() - started) / len(batch)
+        new_tokens = output[:, encoded["input_ids"].shape[1] :]
+        prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
+        return [Generation(requests[i].case_id, requests[i].variant, sample,
+                           text=self.tokenizer.decode(row, skip_special_tokens=True).strip(),
+                           prompt_tokens=int(prompt_lengths[j]), completion_tokens=self._completion_length(row),
+                           latency_s=round(share, 4))
+                for j, (i, row) in enumerate(zip(batch, new_tokens, strict=True))]
+
+    def _decoding_kwargs(self, decoding: Decoding) -> dict[str, Any]:
+        sampling = decoding.temperature > 0
+        return {"max_new_tokens": decoding.max_new_tokens, "do_sample": sampling,
+                "temperature": decoding.temperature if sampling else None, "top_p": decoding.top_p if sampling else None,
+                "top_k": None, "pad_token_id": self.tokenizer.pad_token_id, "eos_token_id": self.tokenizer.eos_token_id}
+
+    def _completion_length(self, row: Any) -> int:
+        ids = row.tolist()
+        eos = self.tokenizer.eos_token_id
+        return ids.index(eos) + 1 if eos in ids else sum(1 for t in ids if t != self.tokenizer.pad_token_id)
+
+    @contextlib.contextmanager
+    def _active(self, adapter: str | None) -> Iterator[None]:
+        if adapter is None:
+            with self.model.disable_adapter() if self.adapters else contextlib.nullcontext():
+                yield
+        else:
+            if adapter not in self.adapters:
+                raise ValueError(f"adapter {adapter!r} is not registered; registered: {', '.join(self.adapters) or 'none'}")
+            self.model.set_adapter(adapter)
+            yield

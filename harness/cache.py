@@ -1,0 +1,102 @@
+"""The generation cache: an embedded SQLite database in WAL mode, safe for several processes.
+
+The key is a sha256 of everything that can change an output: backend kind, model identity
+(path or id with weights hash), adapter hash, the rendered messages, decoding parameters
+and the sample index. Only successful generations are stored; errors are never cached.
+Writers retry while another process holds the lock (``busy_timeout``), so pytest-xdist
+workers can share one file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from harness.fileio import sha256_text
+from harness.records import Decoding, Generation, GenerationRequest
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS generations (
+    key TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    latency_s REAL,
+    created_at REAL NOT NULL
+)
+"""
+
+
+def cache_key(backend: dict[str, Any], adapter: dict[str, Any] | None, request: GenerationRequest,
+              decoding: Decoding) -> str:
+    """The cache key of one request (see module docstring)."""
+    return sha256_text(json.dumps({
+        "backend": backend,
+        "adapter": adapter,
+        "messages": list(request.messages),
+        "decoding": asdict(decoding),
+        "sample": request.sample,
+    }, sort_keys=True, ensure_ascii=False))
+
+
+class GenerationCache:
+    """A key → generation store in one SQLite file.
+
+    Args:
+        path: the database file (created with its folder if missing).
+        timeout_s: how long a writer waits for another process's lock.
+    """
+
+    def __init__(self, path: str | Path, timeout_s: float = 60.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
+        self._db.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+        self._retry(lambda: self._db.execute("PRAGMA journal_mode = WAL"))
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._retry(lambda: self._db.execute(SCHEMA))
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Cached rows for the keys that are present."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            rows = self._db.execute(
+                f"SELECT key, text, prompt_tokens, completion_tokens, latency_s FROM generations "
+                f"WHERE key IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            for key, text, prompt_tokens, completion_tokens, latency in rows:
+                found[key] = {"text": text, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                              "latency_s": latency}
+        return found
+
+    def put_many(self, items: Iterable[tuple[str, Generation]]) -> int:
+        """Store successful generations (errors are skipped); return how many were written."""
+        rows = [(key, g.text, g.prompt_tokens, g.completion_tokens, g.latency_s, time.time())
+                for key, g in items if g.error is None and g.text is not None]
+        if rows:
+            self._retry(lambda: self._db.executemany(
+                "INSERT OR REPLACE INTO generations VALUES (?, ?, ?, ?, ?, ?)", rows))
+        return len(rows)
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM generations").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    @staticmethod
+    def _retry(action: Any, attempts: int = 20) -> Any:
+        for attempt in range(attempts):
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        return None

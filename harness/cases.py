@@ -1,0 +1,64 @@
+"""Load held-out cases: chat examples (reference = the final assistant turn) or fact questions.
+
+Two file formats, told apart line by line:
+
+- a chat example ``{"messages": [...]}`` (the training format): the input is every message
+  before the final assistant turn, the reference is that turn;
+- a fact question ``{"id", "question", "answer", "accept": [...], "source"}`` (the RAG demo's
+  format, ``suites/facts/questions.jsonl``): the input is one user turn, the reference is
+  ``answer``, and ``accept`` lists strings any of which makes an answer correct.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.data.load import load_examples, read_lines
+from harness.errors import InputError
+from harness.fileio import sha256_text
+from harness.records import Case
+
+QUESTION_KEYS = {"id", "question", "answer", "accept", "source"}
+
+
+def case_id(task: str, messages: Any, reference: str | None) -> str:
+    """Stable content hash: the same input and reference always get the same id."""
+    return sha256_text(json.dumps([task, list(messages), reference], sort_keys=True, ensure_ascii=False))[:16]
+
+
+def load_cases(path: str | Path, task: str) -> list[Case]:
+    """Load every case of a held-out file.
+
+    Raises:
+        InputError: the file is missing or a line fits neither format (with its line).
+    """
+    lines = read_lines(path)
+    first = next((line for line in lines if line.strip()), "")
+    if '"question"' in first and '"messages"' not in first:
+        return [_question(path, number, text, task) for number, text in enumerate(lines, 1) if text.strip()]
+    cases = []
+    for example in load_examples(path):
+        if example.output is None:
+            raise InputError("held-out example has no final assistant turn to compare with", path=str(path), line=example.line)
+        prompt = tuple({"role": m["role"], "content": m["content"]} for m in example.prompt_messages)
+        cases.append(Case(case_id(task, prompt, example.output), task, prompt, example.output,
+                          {"source": f"{example.path}:{example.line}"}))
+    return cases
+
+
+def _question(path: str | Path, number: int, text: str, task: str) -> Case:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=number, code="invalid-json") from exc
+    if not isinstance(data, dict) or set(data) != QUESTION_KEYS:
+        keys = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise InputError(f"a question line needs exactly the keys {sorted(QUESTION_KEYS)}; got {keys}",
+                         path=str(path), line=number, code="bad-question")
+    if not isinstance(data["accept"], list) or not data["accept"] or not all(isinstance(a, str) and a for a in data["accept"]):
+        raise InputError("`accept` must be a non-empty list of strings", path=str(path), line=number, code="bad-question")
+    messages = ({"role": "user", "content": data["question"]},)
+    metadata = {"source": f"{path}:{number}", "question_id": data["id"], "accept": data["accept"], "doc": data["source"]}
+    return Case(case_id(task, messages, data["answer"]), task, messages, data["answer"], metadata)

@@ -1,0 +1,64 @@
+"""``harness eval``: run the variants of a harness.yaml over its held-out cases and write the run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("eval", help="generate outputs for every variant on the held-out cases",
+                                   description=__doc__)
+    parser.add_argument("--config", default="harness.yaml", help="eval config (default: ./harness.yaml)")
+    parser.add_argument("--variant", action="append", dest="variants", metavar="NAME", help="run only this variant (repeatable)")
+    parser.add_argument("--limit", type=int, help="only the first N cases")
+    parser.add_argument("--repeats", type=int, default=1, help="outputs per case (default 1)")
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument("--no-cache", dest="cache_mode", action="store_const", const="off", default="use",
+                       help="neither read nor write the generation cache")
+    cache.add_argument("--refresh", dest="cache_mode", action="store_const", const="refresh",
+                       help="regenerate everything and overwrite the cache")
+    parser.add_argument("--adapter", action="append", default=[], metavar="VARIANT=PATH",
+                        help="use this adapter folder for an adapter variant (repeatable)")
+    parser.add_argument("--runs-dir", default="runs", help="where runs/<run_id>/ goes (default: runs)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.errors import InputError
+    from harness.evalconfig import load_eval_config
+    from harness.runner import EvalOptions, run_eval
+    from harness.summary import variant_summary
+
+    if args.limit is not None and args.limit < 1 or args.repeats < 1:
+        raise InputError("--limit and --repeats must be positive integers", code="bad-option")
+    config = with_adapters(load_eval_config(args.config), args.adapter)
+    options = EvalOptions(variants=args.variants, limit=args.limit, repeats=args.repeats, cache_mode=args.cache_mode,
+                          runs_dir=Path(args.runs_dir))
+    result = run_eval(config, options)
+    print(variant_summary(result.results).to_string())
+    print(result.path)
+    return 0
+
+
+def with_adapters(config, overrides: list[str]):
+    """The config with ``VARIANT=PATH`` adapter overrides applied.
+
+    Raises:
+        InputError: malformed override, unknown variant or a variant that is not an adapter variant.
+    """
+    import dataclasses
+
+    from harness.errors import InputError
+
+    variants = dict(config.variants)
+    for item in overrides:
+        name, _, path = item.partition("=")
+        if not path:
+            raise InputError(f"--adapter {item!r}: expected VARIANT=PATH", code="bad-option")
+        if variants.get(name) is None or variants[name].kind != "adapter":
+            adapters = [n for n, v in variants.items() if v.kind == "adapter"]
+            raise InputError(f"--adapter: {name!r} is not an adapter variant; adapter variants: {', '.join(adapters) or 'none'}",
+                             code="bad-option")
+        variants[name] = dataclasses.replace(variants[name], adapter=str(Path(path).resolve()))
+    return dataclasses.replace(config, variants=variants)

@@ -1,0 +1,126 @@
+"""``harness eval``: load cases → render variants → generate (cached) → write the run.
+
+A run is ``runs/<run_id>/manifest.json`` (everything needed to reproduce and compare it)
+and ``results.jsonl`` (one :class:`~harness.records.CaseResult` per case, variant and
+repeat). The folder is written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.backends import Backend, make_backend
+from harness.cache import GenerationCache
+from harness.cases import load_cases
+from harness.errors import ConfigError
+from harness.evalconfig import EvalConfig
+from harness.fileio import atomic_directory, sha256_file, sha256_text
+from harness.generation import CacheMode, generate_cached
+from harness.models.cache import cache_dir
+from harness.provenance import environment
+from harness.records import CaseResult
+from harness.variants import Variant
+
+
+@dataclass
+class EvalOptions:
+    """What to run and how (the ``harness eval`` flags)."""
+
+    variants: list[str] | None = None
+    """Variant names to run; None runs all."""
+    limit: int | None = None
+    """Evaluate only the first N cases."""
+    repeats: int = 1
+    """Outputs per case (each cached separately)."""
+    cache_mode: CacheMode = "use"
+    cache_path: Path | None = None
+    """Default: ``<harness cache>/generations.sqlite``."""
+    runs_dir: Path = field(default_factory=lambda: Path("runs"))
+    progress: bool = True
+    chunk_size: int = 32
+    """Requests per backend call; each finished chunk is cached at once (what a resume keeps)."""
+
+
+@dataclass
+class Run:
+    """A finished run: where it was written, its results and manifest."""
+
+    path: Path
+    results: list[CaseResult]
+    manifest: dict[str, Any]
+
+
+def selected_variants(config: EvalConfig, names: list[str] | None) -> list[Variant]:
+    """Build the chosen variants.
+
+    Raises:
+        ConfigError: an unknown name (the message lists the known ones).
+    """
+    for name in names or []:
+        if name not in config.variants:
+            raise ConfigError(f"unknown variant {name!r}; known: {', '.join(config.variants)}", path=config.source)
+    return [Variant(spec) for name, spec in config.variants.items() if names is None or name in names]
+
+
+def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Backend | None = None) -> Run:
+    """Evaluate the config's variants on its cases and write the run."""
+    options = options or EvalOptions()
+    cases = load_cases(config.cases, config.task)[: options.limit]
+    variants = selected_variants(config, options.variants)
+    backend = backend or make_backend(config)
+    for variant in variants:
+        if variant.adapter is not None and variant.adapter not in getattr(backend, "adapters", {}):
+            backend.add_adapter(variant.adapter, variant.spec.adapter)  # type: ignore[attr-defined]
+    requests = [r for v in variants for r in v.requests(cases, options.repeats)]
+    cache = None if options.cache_mode == "off" else GenerationCache(options.cache_path or cache_dir() / "generations.sqlite")
+    try:
+        generations = generate_cached(backend, requests, config.decoding, cache, mode=options.cache_mode,
+                                      chunk_size=options.chunk_size, progress=options.progress)
+    finally:
+        if cache is not None:
+            cache.close()
+    by_id = {case.id: case for case in cases}
+    results = [CaseResult(by_id[g.case_id], g) for g in generations]
+    manifest = build_manifest(config, options, backend, variants, len(cases))
+    return Run(write_run(options.runs_dir, manifest, results), results, manifest)
+
+
+def build_manifest(config: EvalConfig, options: EvalOptions, backend: Backend, variants: list[Variant],
+                   n_cases: int) -> dict[str, Any]:
+    """Everything needed to reproduce and compare a run."""
+    now = dt.datetime.now(dt.UTC)
+    split = Path(config.cases).parent / "split.json"
+    variant_info = {
+        v.spec.name: {"kind": v.spec.kind, "spec_sha256": sha256_text(json.dumps(asdict(v.spec), sort_keys=True)),
+                      "adapter": backend.adapter_identity(v.adapter)}
+        for v in variants
+    }
+    digest = sha256_text(json.dumps([config.task, variant_info, now.isoformat()], sort_keys=True))[:6]
+    return {
+        "kind": "harness-run",
+        "run_id": f"{now:%Y%m%d-%H%M%S}-{config.task}-{digest}",
+        "created_at": now.isoformat(timespec="seconds"),
+        "task": config.task,
+        "config": config.source,
+        "config_sha256": sha256_file(config.source) if config.source else None,
+        "cases": {"path": config.cases, "sha256": sha256_file(config.cases), "count": n_cases, "limit": options.limit},
+        "split_sha256": sha256_file(split) if split.exists() else None,
+        "backend": {"kind": backend.kind, "model": backend.identity()},
+        "variants": variant_info,
+        "decoding": asdict(config.decoding),
+        "repeats": options.repeats,
+        "cache_mode": options.cache_mode,
+        "environment": environment(Path(config.source).parent if config.source else "."),
+    }
+
+
+def write_run(runs_dir: Path, manifest: dict[str, Any], results: list[CaseResult]) -> Path:
+    """Write ``<runs_dir>/<run_id>/`` atomically and return its path."""
+    with atomic_directory(Path(runs_dir) / manifest["run_id"]) as tmp:
+        (tmp / "results.jsonl").write_text("".join(r.to_json() + "\n" for r in results), encoding="utf-8")
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return Path(runs_dir) / manifest["run_id"]

@@ -1,0 +1,63 @@
+"""The generation cache: keys cover everything that changes an output; errors are never cached;
+several processes can write one file at once."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+
+from harness.cache import GenerationCache, cache_key
+from harness.records import Decoding, Generation, GenerationRequest
+
+BACKEND = {"spec": "m", "weights_sha256": "abc"}
+REQUEST = GenerationRequest("c1", "v", ({"role": "user", "content": "hi"},), None, 0)
+
+
+def test_key_changes_with_everything_that_changes_the_output():
+    base = cache_key(BACKEND, None, REQUEST, Decoding())
+    variants = [
+        cache_key({**BACKEND, "weights_sha256": "abd"}, None, REQUEST, Decoding()),
+        cache_key({**BACKEND, "kind": "openai"}, None, REQUEST, Decoding()),
+        cache_key(BACKEND, {"sha256": "x"}, REQUEST, Decoding()),
+        cache_key(BACKEND, None, dataclasses.replace(REQUEST, messages=({"role": "user", "content": "hi!"},)), Decoding()),
+        cache_key(BACKEND, None, dataclasses.replace(REQUEST, sample=1), Decoding()),
+        cache_key(BACKEND, None, REQUEST, Decoding(max_new_tokens=65)),
+        cache_key(BACKEND, None, REQUEST, Decoding(temperature=0.7)),
+    ]
+    assert len({base, *variants}) == len(variants) + 1
+    # the variant name and case id do not change the output: the same prompt is shared
+    assert cache_key(BACKEND, None, dataclasses.replace(REQUEST, variant="w", case_id="c2"), Decoding()) == base
+
+
+def test_roundtrip_and_errors_are_never_cached(tmp_path):
+    cache = GenerationCache(tmp_path / "g.sqlite")
+    ok = Generation("c1", "v", 0, text="out", prompt_tokens=3, completion_tokens=2, latency_s=0.1)
+    failed = Generation("c2", "v", 0, error="HTTP 500")
+    assert cache.put_many([("k1", ok), ("k2", failed)]) == 1
+    assert cache.get_many(["k1", "k2", "k3"]) == {
+        "k1": {"text": "out", "prompt_tokens": 3, "completion_tokens": 2, "latency_s": 0.1}}
+    assert (tmp_path / "g.sqlite").exists() and len(cache) == 1
+    mode = cache._db.execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def _writer(path: str, worker: int, count: int) -> None:
+    cache = GenerationCache(path)
+    for i in range(count):
+        cache.put_many([(f"{worker}-{i}", Generation("c", "v", 0, text=f"text {worker} {i}"))])
+        cache.get_many([f"{1 - worker}-{i}"])
+    cache.close()
+
+
+def test_two_processes_share_one_cache_file(tmp_path):
+    path = str(tmp_path / "shared.sqlite")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_writer, args=(path, w, 200)) for w in (0, 1)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    cache = GenerationCache(path)
+    assert len(cache) == 400
+    assert cache.get_many(["0-199", "1-0"])["1-0"]["text"] == "text 1 0"
