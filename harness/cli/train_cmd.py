@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 
@@ -21,7 +22,9 @@ def run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"heldout": args.heldout, "output_dir": args.output_dir}.items() if v}
     config = load_config(args.config, overrides=overrides)
     try:
-        path = train_candidate(config)
+        # The Trainer prints its logs; keep stdout for the one line scripts capture: the path.
+        with contextlib.redirect_stdout(sys.stderr):
+            path = train_candidate(config)
     except DatasetRejected as exc:
         for finding in exc.findings:
             print(finding, file=sys.stderr)
