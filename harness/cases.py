@@ -21,6 +21,7 @@ from harness.fileio import sha256_text
 from harness.records import Case
 
 QUESTION_KEYS = {"id", "question", "answer", "accept", "source"}
+ITEM_KEYS = {"id", "kind", "prompt", "checks"}
 
 
 def case_id(task: str, messages: Any, reference: str | None) -> str:
@@ -38,6 +39,8 @@ def load_cases(path: str | Path, task: str) -> list[Case]:
     first = next((line for line in lines if line.strip()), "")
     if '"question"' in first and '"messages"' not in first:
         return [_question(path, number, text, task) for number, text in enumerate(lines, 1) if text.strip()]
+    if '"checks"' in first and '"messages"' not in first:
+        return [_item(path, number, text, task) for number, text in enumerate(lines, 1) if text.strip()]
     cases = []
     for example in load_examples(path):
         if example.output is None:
@@ -48,11 +51,31 @@ def load_cases(path: str | Path, task: str) -> list[Case]:
     return cases
 
 
-def _question(path: str | Path, number: int, text: str, task: str) -> Case:
+def _parse(path: str | Path, number: int, text: str) -> Any:
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=number, code="invalid-json") from exc
+
+
+def _item(path: str | Path, number: int, text: str, task: str) -> Case:
+    from harness.scorers.text import CHECK_TYPES
+
+    data = _parse(path, number, text)
+    if not isinstance(data, dict) or set(data) != ITEM_KEYS or not isinstance(data["checks"], list) or not data["checks"]:
+        raise InputError(f"a general-capability item needs exactly the keys {sorted(ITEM_KEYS)} with a non-empty "
+                         "`checks` list", path=str(path), line=number, code="bad-item")
+    unknown = [c.get("type") for c in data["checks"] if not isinstance(c, dict) or c.get("type") not in CHECK_TYPES]
+    if unknown:
+        raise InputError(f"unknown check type {unknown[0]!r}; known: {', '.join(CHECK_TYPES)}", path=str(path),
+                         line=number, code="bad-item")
+    messages = ({"role": "user", "content": data["prompt"]},)
+    metadata = {"source": f"{path}:{number}", "item_id": data["id"], "kind": data["kind"], "checks": data["checks"]}
+    return Case(case_id(task, messages, json.dumps(data["checks"], sort_keys=True)), task, messages, None, metadata)
+
+
+def _question(path: str | Path, number: int, text: str, task: str) -> Case:
+    data = _parse(path, number, text)
     if not isinstance(data, dict) or set(data) != QUESTION_KEYS:
         keys = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise InputError(f"a question line needs exactly the keys {sorted(QUESTION_KEYS)}; got {keys}",

@@ -25,7 +25,8 @@ from harness.records import Decoding
 
 VARIANT_KINDS = ("prompt", "rag", "adapter")
 CORPUS_KINDS = ("examples", "documents", "passages")
-_TOP = ["task", "model", "backend", "cases", "decoding", "variants", "gate"]
+_TOP = ["task", "model", "backend", "cases", "decoding", "variants", "scoring", "gate"]
+_SCORING = ["schema", "fields", "style", "exact_match"]
 _BACKEND = {"local": ["kind", "batch_size", "device"],
             "openai": ["kind", "base_url", "model", "api_key_env", "concurrency", "timeout_s", "max_retries"]}
 _VARIANT = {"prompt": ["kind", "system", "few_shot"],
@@ -71,7 +72,10 @@ class EvalConfig:
     variants: dict[str, VariantSpec]
     backend: BackendSpec = BackendSpec()
     decoding: Decoding = Decoding()
+    scoring: dict[str, Any] = field(default_factory=dict)
+    """Which scorers apply (``schema``, ``fields``, ``style``, ``exact_match``); see harness.scoring."""
     gate: dict[str, Any] = field(default_factory=dict)
+    """Gate rules (see harness.gate)."""
     source: str | None = None
 
 
@@ -97,6 +101,7 @@ def load_eval_config(path: str | Path) -> EvalConfig:
         variants={name: _variant(source, name, spec, base) for name, spec in variants_data.items()},
         backend=_backend(source, data.get("backend") or {"kind": "local"}),
         decoding=_decoding(source, data.get("decoding") or {}),
+        scoring=dict(check_keys(source, "scoring", data.get("scoring") or {}, _SCORING, [])),
         gate=dict(data.get("gate") or {}),
         source=str(path),
     )
@@ -145,6 +150,8 @@ def _variant(source: ConfigSource, name: str, data: Any, base: Path) -> VariantS
     if not isinstance(k, int) or k < 1:
         raise source.error(f"{key}.k", f"{key}.k must be a positive integer, got {k!r}")
     corpus, adapter = (str((base / p).resolve()) if p is not None else None for p in (data.get("corpus"), data.get("adapter")))
+    if str(data.get("adapter", "")).startswith("current:"):
+        adapter = data["adapter"]  # a registry reference, resolved when the run starts (harness.registry)
     return VariantSpec(name, kind, data.get("system"), few_shot, corpus, corpus_kind, k, data.get("template"), adapter)
 
 

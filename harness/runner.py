@@ -23,6 +23,8 @@ from harness.generation import CacheMode, generate_cached
 from harness.models.cache import cache_dir
 from harness.provenance import environment
 from harness.records import CaseResult
+from harness.registry import resolve_adapter
+from harness.scoring import build_scorers, score_results
 from harness.variants import Variant
 
 
@@ -74,7 +76,8 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
     backend = backend or make_backend(config)
     for variant in variants:
         if variant.adapter is not None and variant.adapter not in getattr(backend, "adapters", {}):
-            backend.add_adapter(variant.adapter, variant.spec.adapter)  # type: ignore[attr-defined]
+            folder = resolve_adapter(variant.spec.adapter or "")
+            backend.add_adapter(variant.adapter, folder, lazy=True)  # type: ignore[attr-defined]
     requests = [r for v in variants for r in v.requests(cases, options.repeats)]
     cache = None if options.cache_mode == "off" else GenerationCache(options.cache_path or cache_dir() / "generations.sqlite")
     try:
@@ -85,6 +88,7 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
             cache.close()
     by_id = {case.id: case for case in cases}
     results = [CaseResult(by_id[g.case_id], g) for g in generations]
+    score_results(results, build_scorers(config.scoring, Path(config.source).parent if config.source else Path(".")))
     manifest = build_manifest(config, options, backend, variants, len(cases))
     return Run(write_run(options.runs_dir, manifest, results), results, manifest)
 

@@ -1,6 +1,7 @@
 """Local generation with transformers + peft: one base model, any number of adapters.
 
-The base model is loaded once. Adapters are attached to it by name (peft ``load_adapter``)
+The base model is loaded once, on the first request that misses the cache (a fully
+cached rerun never loads it). Adapters are attached to it by name (peft ``load_adapter``)
 and switched per batch (``set_adapter`` / ``disable_adapter``), never one model load per
 variant. Requests are grouped by adapter, sorted by prompt length, left-padded and
 generated under ``torch.inference_mode()``; CUDA when present, CPU otherwise.
@@ -17,7 +18,7 @@ from typing import Any
 
 from harness.adapters import AdapterHasNoEffect, adapter_changes_logits, check_adapter_folder
 from harness.chat import render
-from harness.models import LoadedModel, ensure_pad_token, load_model
+from harness.models import LoadedModel, ensure_pad_token, load_model, resolve_model
 from harness.models.cache import cached_sha256
 from harness.records import Decoding, Generation, GenerationRequest
 
@@ -34,43 +35,77 @@ class LocalBackend:
     kind = "local"
 
     def __init__(self, model: str | LoadedModel, *, batch_size: int = 8, device: str | None = None) -> None:
-        self.loaded = load_model(model, device=device) if isinstance(model, str) else model
-        self.tokenizer = self.loaded.tokenizer
-        ensure_pad_token(self.tokenizer)
-        self.tokenizer.padding_side = "left"
-        self.model: Any = self.loaded.model.eval()
+        self.ref = resolve_model(model) if isinstance(model, str) else model.ref
         self.batch_size = batch_size
+        self.device = device
         self.adapters: dict[str, dict[str, Any]] = {}
+        self._attached: set[str] = set()
+        self._loaded = model if isinstance(model, LoadedModel) else None
+        self._model: Any = None
+
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer (left padding, pad distinct from EOS); loads the model on first use."""
+        return self._ensure_loaded().tokenizer
+
+    @property
+    def model(self) -> Any:
+        """The model, with every registered adapter attached; loads on first use."""
+        self._ensure_loaded()
+        for name in self.adapters:
+            if name not in self._attached:
+                self._attach(name)
+        return self._model
+
+    def _ensure_loaded(self) -> LoadedModel:
+        if self._loaded is None:
+            self._loaded = load_model(self.ref, device=self.device)
+        if self._model is None:
+            ensure_pad_token(self._loaded.tokenizer)
+            self._loaded.tokenizer.padding_side = "left"
+            self._model = self._loaded.model.eval()
+        return self._loaded
 
     def identity(self) -> dict[str, Any]:
         """The base model's identity (spec, kind, weights hash)."""
-        return {"spec": self.loaded.ref.spec, "kind": self.loaded.ref.kind, **self.loaded.ref.identity}
+        return {"spec": self.ref.spec, "kind": self.ref.kind, **self.ref.identity}
 
     def adapter_identity(self, name: str | None) -> dict[str, Any] | None:
         """Path and sha256 of a registered adapter."""
         return None if name is None else self.adapters[name]
 
-    def add_adapter(self, name: str, folder: str | Path) -> None:
-        """Attach the adapter in ``folder`` under ``name`` and prove it changes the logits.
+    def add_adapter(self, name: str, folder: str | Path, *, lazy: bool = False) -> None:
+        """Register the adapter in ``folder`` under ``name``; attach it and prove it changes the logits.
+
+        With ``lazy`` the attach and the check wait for the first request that needs the
+        model (a fully cached run never pays for them).
 
         Raises:
             InputError: not an adapter folder with safetensors weights.
             AdapterHasNoEffect: its logits equal the base model's on a probe.
         """
-        from peft import PeftModel
-
         folder = Path(folder)
         check_adapter_folder(folder)
-        if not self.adapters:
-            self.model = PeftModel.from_pretrained(self.model, str(folder), adapter_name=name, is_trainable=False).eval()
-        else:
-            self.model.load_adapter(str(folder), adapter_name=name, is_trainable=False)
-        self.model.set_adapter(name)
-        if not adapter_changes_logits(self.model):
-            raise AdapterHasNoEffect(f"the adapter in {folder} does not change the model's outputs; was it trained?",
-                                     path=str(folder))
         self.adapters[name] = {"path": str(folder.resolve()),
                                "sha256": cached_sha256(folder / "adapter_model.safetensors")}
+        if not lazy:
+            self._ensure_loaded()
+            self._attach(name)
+
+    def _attach(self, name: str) -> None:
+        from peft import PeftModel
+
+        folder = self.adapters[name]["path"]
+        if not self._attached:
+            self._model = PeftModel.from_pretrained(self._model, folder, adapter_name=name, is_trainable=False).eval()
+        else:
+            self._model.load_adapter(folder, adapter_name=name, is_trainable=False)
+        self._attached.add(name)
+        self._model.set_adapter(name)
+        if not adapter_changes_logits(self._model):
+            del self.adapters[name]
+            raise AdapterHasNoEffect(f"the adapter in {folder} does not change the model's outputs; was it trained?",
+                                     path=folder)
 
     def render(self, request: GenerationRequest) -> str:
         """The prompt text of a request (the model's chat template with the generation header)."""
@@ -98,12 +133,13 @@ class LocalBackend:
 
         started = time.perf_counter()
         try:
+            model = self.model
             encoded = self.tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
-                                     add_special_tokens=False).to(self.model.device)
-            with self._active(adapter), torch.inference_mode():
+                                     add_special_tokens=False).to(model.device)
+            with self._active(model, adapter), torch.inference_mode():
                 if decoding.temperature > 0:
                     torch.manual_seed(decoding.seed + sample)
-                output = self.model.generate(**encoded, **self._decoding_kwargs(decoding))
+                output = model.generate(**encoded, **self._decoding_kwargs(decoding))
         except (RuntimeError, ValueError) as exc:  # e.g. out of memory: this batch fails, the run goes on
             return [Generation(requests[i].case_id, requests[i].variant, sample, error=f"{type(exc).__name__}: {exc}")
                     for i in batch]
@@ -115,6 +151,26 @@ class LocalBackend:
                            prompt_tokens=int(prompt_lengths[j]), completion_tokens=self._completion_length(row),
                            latency_s=round(share, 4))
                 for j, (i, row) in enumerate(zip(batch, new_tokens, strict=True))]
+
+    def token_losses(self, texts: Sequence[str], adapter: str | None, *, batch_size: int = 8) -> list[float]:
+        """Mean per-token cross-entropy of each text, with ``adapter`` active (None: the base model).
+
+        The forgetting check compares these with the adapter enabled and disabled, as peft's
+        method comparison does.
+        """
+        import torch
+
+        model, tokenizer = self.model, self.tokenizer
+        losses: list[float] = []
+        for start in range(0, len(texts), batch_size):
+            encoded = tokenizer(list(texts[start : start + batch_size]), return_tensors="pt", padding=True).to(model.device)
+            with self._active(model, adapter), torch.inference_mode():
+                logits = model(**encoded).logits[:, :-1].float()
+            targets = encoded["input_ids"][:, 1:]
+            mask = encoded["attention_mask"][:, 1:].float()
+            nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+            losses += ((nll * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)).tolist()
+        return losses
 
     def _decoding_kwargs(self, decoding: Decoding) -> dict[str, Any]:
         sampling = decoding.temperature > 0
@@ -128,12 +184,12 @@ class LocalBackend:
         return ids.index(eos) + 1 if eos in ids else sum(1 for t in ids if t != self.tokenizer.pad_token_id)
 
     @contextlib.contextmanager
-    def _active(self, adapter: str | None) -> Iterator[None]:
+    def _active(self, model: Any, adapter: str | None) -> Iterator[None]:
         if adapter is None:
-            with self.model.disable_adapter() if self.adapters else contextlib.nullcontext():
+            with model.disable_adapter() if self._attached else contextlib.nullcontext():
                 yield
         else:
             if adapter not in self.adapters:
                 raise ValueError(f"adapter {adapter!r} is not registered; registered: {', '.join(self.adapters) or 'none'}")
-            self.model.set_adapter(adapter)
+            model.set_adapter(adapter)
             yield

@@ -1,0 +1,257 @@
+"""Generation through an OpenAI-compatible chat completions endpoint.
+
+Requests go out concurrently (at most ``concurrency`` in flight) with the official
+``openai`` async client, its own retries switched off: this module retries 429, 5xx,
+timeouts and connection errors with capped, jittered exponential backoff, honouring a
+``Retry-After`` header. A request that still fails, or whose response is malformed, gets
+a generation with ``error`` set; the rest of the batch goes on. The API key is read from
+an environment variable and never appears in a repr, identity, log line or error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import threading
+import time
+import weakref
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
+
+import openai
+
+from harness.errors import ConfigError
+from harness.records import Decoding, Generation, GenerationRequest
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+_RETRIED_STATUS = {408, 429}  # and every 5xx
+
+
+class MalformedResponse(ValueError):
+    """The server answered 200 with a body that holds no completion text."""
+
+
+class RequestFailed(RuntimeError):
+    """A request failed for good: not retryable, or out of retries."""
+
+
+class _Secret:
+    """A string that keeps out of reprs and logs."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+class OpenAICompatibleBackend:
+    """Generate with a model served behind an OpenAI-compatible ``/v1/chat/completions``.
+
+    Args:
+        base_url: the server's API root, e.g. ``http://127.0.0.1:8000/v1``.
+        model: the model name the server knows.
+        api_key_env: environment variable holding the key (``EMPTY`` when unset).
+        concurrency: requests in flight at most.
+        timeout_s: per-attempt timeout.
+        max_retries: retries after the first attempt for transient failures.
+    """
+
+    kind = "openai"
+    retry_base_s = 0.5
+    """First backoff delay; doubles on every retry."""
+    retry_cap_s = 20.0
+    """Longest backoff delay (a server's ``Retry-After`` is honoured as given)."""
+
+    def __init__(self, *, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8,
+                 timeout_s: float = 60.0, max_retries: int = 5) -> None:
+        if concurrency < 1 or timeout_s <= 0 or max_retries < 0:
+            raise ConfigError(f"openai backend: need concurrency >= 1, timeout_s > 0 and max_retries >= 0; got "
+                              f"concurrency={concurrency}, timeout_s={timeout_s}, max_retries={max_retries}")
+        self.base_url = base_url
+        self.model = model
+        self.concurrency = concurrency
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self._key = _Secret(os.environ.get(api_key_env) or "EMPTY")
+        self._lock = threading.Lock()
+        self._live: _Session | None = None
+
+    def __repr__(self) -> str:
+        return (f"OpenAICompatibleBackend(base_url={self.base_url!r}, model={self.model!r}, "
+                f"concurrency={self.concurrency}, timeout_s={self.timeout_s}, max_retries={self.max_retries})")
+
+    def identity(self) -> dict[str, Any]:
+        """The endpoint and model name (never the key)."""
+        return {"base_url": self.base_url, "model": self.model}
+
+    def adapter_identity(self, name: str | None) -> dict[str, Any] | None:
+        """None for the base model; adapters are not attachable through this API.
+
+        Raises:
+            ConfigError: ``name`` is not None.
+        """
+        if name is None:
+            return None
+        raise ConfigError(f"adapter {name!r} cannot be attached through an OpenAI-compatible server: there an adapter is "
+                          f"served as its own model name; configure a variant with that model instead of an adapter")
+
+    def generate(self, requests: Sequence[GenerationRequest], decoding: Decoding) -> list[Generation]:
+        """Generations for ``requests`` in order; failures are recorded in each generation's ``error``.
+
+        Safe to call from any thread, also one that runs its own event loop: the requests run
+        on this backend's private loop, whose client (and its open connections) is reused.
+        """
+        session = self._session()
+        return session.run(self._generate_all(session, requests, decoding))
+
+    def close(self) -> None:
+        """Close the client's connections and stop the private loop (a later ``generate`` starts anew)."""
+        with self._lock:
+            session, self._live = self._live, None
+        if session is not None:
+            session.close()
+
+    def __enter__(self) -> OpenAICompatibleBackend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _session(self) -> _Session:
+        with self._lock:
+            if self._live is None:
+                self._live = _Session(self.concurrency, base_url=self.base_url, api_key=self._key.reveal(),
+                                      timeout=self.timeout_s, max_retries=0)
+                weakref.finalize(self, self._live.close)
+            return self._live
+
+    async def _generate_all(self, session: _Session, requests: Sequence[GenerationRequest],
+                            decoding: Decoding) -> list[Generation]:
+        return list(await asyncio.gather(*(self._one(session.client, session.semaphore, r, decoding) for r in requests)))
+
+    async def _one(self, client: openai.AsyncOpenAI, semaphore: asyncio.Semaphore, request: GenerationRequest,
+                   decoding: Decoding) -> Generation:
+        generation = Generation(request.case_id, request.variant, request.sample)
+        if request.adapter is not None:
+            generation.error = f"adapter {request.adapter!r} requested, but an OpenAI-compatible backend has no adapters"
+            return generation
+        async with semaphore:
+            try:
+                response, generation.latency_s = await self._with_retries(client, request, decoding)
+                generation.text = _completion_text(response)
+            except (RequestFailed, MalformedResponse, openai.OpenAIError) as exc:
+                generation.latency_s = None
+                generation.error = self._redact(_describe(exc))
+                return generation
+        usage = getattr(response, "usage", None)
+        generation.prompt_tokens = getattr(usage, "prompt_tokens", None)
+        generation.completion_tokens = getattr(usage, "completion_tokens", None)
+        return generation
+
+    async def _with_retries(self, client: openai.AsyncOpenAI, request: GenerationRequest,
+                            decoding: Decoding) -> tuple[Any, float]:
+        for attempt in range(self.max_retries + 1):
+            started = time.perf_counter()
+            try:
+                response = await client.chat.completions.create(
+                    model=self.model, messages=[{"role": m["role"], "content": m["content"]} for m in request.messages],
+                    max_tokens=decoding.max_new_tokens, temperature=decoding.temperature, top_p=decoding.top_p,
+                    seed=decoding.seed + request.sample)
+                return response, round(time.perf_counter() - started, 4)
+            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+                if not _transient(exc):
+                    raise RequestFailed(f"{_describe(exc)} (not retried)") from exc
+                if attempt == self.max_retries:
+                    raise RequestFailed(f"{_describe(exc)} (gave up after {attempt + 1} attempts)") from exc
+                delay = self._delay(attempt, exc)
+                logger.info("%s for case %s; retry %d in %.2f s", self._redact(_describe(exc)), request.case_id,
+                            attempt + 1, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _delay(self, attempt: int, exc: openai.APIError) -> float:
+        retry_after = _retry_after(exc)
+        if retry_after is not None:
+            return retry_after
+        return min(self.retry_cap_s, self.retry_base_s * 2**attempt) * random.uniform(0.5, 1.0)
+
+    def _redact(self, message: str) -> str:
+        key = self._key.reveal()
+        return message.replace(key, "***") if len(key) >= 8 else message  # short values ("EMPTY") are no secret
+
+
+def _transient(exc: openai.APIError) -> bool:
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in _RETRIED_STATUS or exc.status_code >= 500
+    return isinstance(exc, openai.APIConnectionError)
+
+
+def _retry_after(exc: openai.APIError) -> float | None:
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    try:
+        value = float(exc.response.headers.get("retry-after", ""))
+    except ValueError:  # absent, or an HTTP date: fall back to backoff
+        return None
+    return max(0.0, value)
+
+
+def _completion_text(response: Any) -> str:
+    choices = getattr(response, "choices", None)
+    if not choices:
+        raise MalformedResponse("malformed response: no choices")
+    content = getattr(getattr(choices[0], "message", None), "content", None)
+    if not isinstance(content, str):
+        raise MalformedResponse("malformed response: the first choice has no message content")
+    return content.strip()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        text = f"HTTP {exc.status_code}: {exc.message}"
+    elif isinstance(exc, openai.APITimeoutError):
+        text = f"timeout: {exc.message}"
+    elif isinstance(exc, openai.APIConnectionError):
+        text = f"connection error: {exc.message}"
+    elif isinstance(exc, RequestFailed | MalformedResponse):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())
+
+
+class _Session:
+    """An event loop in a daemon thread, with the client and the concurrency bound that live on it."""
+
+    def __init__(self, concurrency: int, **client_options: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="openai-backend", daemon=True)
+        self.thread.start()
+        self.client, self.semaphore = self.run(self._open(concurrency, client_options))
+
+    @staticmethod
+    async def _open(concurrency: int, client_options: dict[str, Any]) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
+        return openai.AsyncOpenAI(**client_options), asyncio.Semaphore(concurrency)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        """Close the client and stop the loop; idempotent."""
+        if self.loop.is_closed():
+            return
+        with contextlib.suppress(Exception):  # best effort: connections die with the loop anyway
+            asyncio.run_coroutine_threadsafe(self.client.close(), self.loop).result(timeout=5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()

@@ -1,0 +1,153 @@
+"""``harness gate CANDIDATE``: evaluate a candidate adapter against the baselines and decide.
+
+The decision (``decision.json`` in the candidate folder) lists every check and the hashes
+of its inputs. It fails closed: an error while evaluating becomes an *inconclusive*
+decision with the error recorded, never an accept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from harness.adapters import check_adapter_folder
+from harness.backends import make_backend
+from harness.cases import load_cases
+from harness.data import leakage, load_examples
+from harness.errors import HarnessError, InputError
+from harness.evalconfig import EvalConfig, VariantSpec, load_eval_config
+from harness.fileio import atomic_write_json, sha256_file
+from harness.gate.checks import Check, data_check, decide, floor_check, judge_check, primary_check, regression_check
+from harness.gate.rules import GateRules, gate_rules
+from harness.metrics import by_variant, metric_values
+from harness.records import Case, Example
+from harness.runner import EvalOptions, run_eval
+
+log = logging.getLogger(__name__)
+
+
+def load_gate(config_path: str | Path) -> tuple[EvalConfig, GateRules]:
+    """The eval config and its validated gate rules."""
+    config = load_eval_config(config_path)
+    base = Path(config_path).resolve().parent
+    return config, gate_rules(config.gate, config.variants, config.scoring, base, str(config_path))
+
+
+def run_gate(candidate: str | Path, config_path: str | Path, options: EvalOptions | None = None) -> dict[str, Any]:
+    """Evaluate ``candidate`` under the config's gate, write ``decision.json`` next to it, return the decision.
+
+    Raises:
+        InputError: the candidate folder or config is unusable (nothing is written).
+    """
+    candidate = Path(candidate)
+    check_adapter_folder(candidate)
+    manifest_path = candidate / "manifest.json"
+    if not manifest_path.exists():
+        raise InputError("manifest.json missing; give a candidate folder written by `harness train`", path=str(candidate))
+    manifest = json.loads(manifest_path.read_text())
+    config, rules = load_gate(config_path)
+    if manifest.get("task") not in (None, config.task):
+        raise InputError(f"candidate was trained for task {manifest['task']!r}, the config gates {config.task!r}",
+                         path=str(candidate), code="task-mismatch")
+    config = dataclasses.replace(config, variants={**config.variants, rules.candidate: dataclasses.replace(
+        config.variants[rules.candidate], adapter=str(candidate.resolve()))})
+    try:
+        checks, run_path = _evaluate(config, rules, candidate, manifest, options or EvalOptions())
+    except HarnessError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the gate fails closed on anything unexpected
+        log.exception("gate evaluation failed")
+        checks, run_path = [Check("evaluation", "inconclusive", f"evaluation failed: {type(exc).__name__}: {exc}")], None
+    decision = {
+        "kind": "harness-decision",
+        "verdict": decide(checks),
+        "task": config.task,
+        "candidate": candidate.name,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "checks": [c.to_dict() for c in checks],
+        "rules": dataclasses.asdict(rules),
+        "inputs": _input_hashes(config, candidate, manifest),
+        "run": str(run_path) if run_path else None,
+    }
+    atomic_write_json(candidate / "decision.json", decision)
+    return decision
+
+
+def _evaluate(config: EvalConfig, rules: GateRules, candidate: Path, manifest: dict[str, Any],
+              options: EvalOptions) -> tuple[list[Check], Path | None]:
+    backend = make_backend(config)
+    options = dataclasses.replace(options, variants=[rules.candidate, *rules.baselines])
+    run = run_eval(config, options, backend=backend)
+    results = by_variant(run.results)
+    checks = [data_check(results, rules)]
+    if checks[0].verdict == "pass":
+        checks += [primary_check(baseline, results, rules) for baseline in rules.baselines]
+        checks += [floor_check(metric, floor, results[rules.candidate]) for metric, floor in rules.floors.items()]
+    else:
+        checks.append(Check("comparisons", "inconclusive", "skipped: the data check did not pass"))
+    checks.append(_leakage_check(config, manifest))
+    if rules.general_items:
+        checks.append(_general_check(config, rules, backend, options))
+    if rules.forgetting_text:
+        checks.append(_forgetting_check(rules, backend))
+    checks.append(judge_check(rules))
+    return checks, run.path
+
+
+def _as_examples(cases: list[Case]) -> list[Example]:
+    return [Example(tuple(c.messages) + ({"role": "assistant", "content": c.reference or ""},),
+                    c.metadata.get("source", c.id), i) for i, c in enumerate(cases, 1)]
+
+
+def _leakage_check(config: EvalConfig, manifest: dict[str, Any]) -> Check:
+    data = manifest.get("data") or {}
+    dataset, expected = data.get("dataset"), data.get("dataset_sha256")
+    if not dataset or not Path(dataset).exists():
+        return Check("held-out leakage", "inconclusive", f"the candidate's training data {dataset!r} is not available")
+    if sha256_file(dataset) != expected:
+        return Check("held-out leakage", "inconclusive", f"{dataset} changed since training (sha256 mismatch)")
+    held = _as_examples(load_cases(config.cases, config.task))
+    leaks = leakage(held, load_examples(dataset))
+    if leaks:
+        return Check("held-out leakage", "fail", f"{len(leaks)} held-out cases leak from training data, e.g. {leaks[0]}",
+                     n=len(held))
+    return Check("held-out leakage", "pass", f"none of {len(held)} held-out cases is in the candidate's training data",
+                 n=len(held))
+
+
+def _general_check(config: EvalConfig, rules: GateRules, backend: Any, options: EvalOptions) -> Check:
+    variants = {"base": VariantSpec("base", "prompt"), rules.candidate: config.variants[rules.candidate]}
+    general = dataclasses.replace(config, task="general", cases=rules.general_items, variants=variants, scoring={},
+                                  decoding=dataclasses.replace(config.decoding, max_new_tokens=rules.general_max_new_tokens))
+    run = run_eval(general, dataclasses.replace(options, variants=None), backend=backend)
+    results = by_variant(run.results)
+    base, cand = metric_values(results["base"], "general_pass"), metric_values(results[rules.candidate], "general_pass")
+    pairs = [(b, c) for b, c in zip(base, cand, strict=True) if b is not None and c is not None]
+    return regression_check("general capability (general_pass)", [p[0] for p in pairs], [p[1] for p in pairs],
+                            rules.general_tolerance, rules)
+
+
+def _forgetting_check(rules: GateRules, backend: Any) -> Check:
+    if not hasattr(backend, "token_losses"):
+        return Check("forgetting (token loss)", "inconclusive", "needs the local backend to read token losses")
+    texts = [json.loads(line)["text"] for line in Path(rules.forgetting_text or "").read_text().splitlines() if line.strip()]
+    base, cand = backend.token_losses(texts, None), backend.token_losses(texts, rules.candidate)
+    mean = sum(base) / len(base)
+    return regression_check("forgetting (token loss)", base, cand, rules.forgetting_tolerance, rules,
+                            higher_is_better=False, relative_to=mean)
+
+
+def _input_hashes(config: EvalConfig, candidate: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    split = Path(config.cases).parent / "split.json"
+    return {
+        "candidate_adapter_sha256": sha256_file(candidate / "adapter_model.safetensors"),
+        "candidate_manifest_sha256": sha256_file(candidate / "manifest.json"),
+        "cases": config.cases, "cases_sha256": sha256_file(config.cases),
+        "split_sha256": sha256_file(split) if split.exists() else None,
+        "config": config.source, "config_sha256": sha256_file(config.source) if config.source else None,
+        "training_dataset_sha256": (manifest.get("data") or {}).get("dataset_sha256"),
+    }
