@@ -75,7 +75,10 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
     variants = selected_variants(config, options.variants)
     backend = backend or make_backend(config)
     for variant in variants:
-        if variant.adapter is not None and variant.adapter not in getattr(backend, "adapters", {}):
+        if variant.adapter is not None:
+            if not hasattr(backend, "add_adapter"):
+                raise ConfigError(f"variant {variant.spec.name!r} needs an adapter, which the {backend.kind} backend cannot "
+                                  "attach; serve the adapter as its own model on the server instead", path=config.source)
             folder = resolve_adapter(variant.spec.adapter or "")
             backend.add_adapter(variant.adapter, folder, lazy=True)  # type: ignore[attr-defined]
     requests = [r for v in variants for r in v.requests(cases, options.repeats)]

@@ -22,17 +22,21 @@ def results_frame(results: Sequence[CaseResult]) -> pd.DataFrame:
 
 
 def variant_summary(results: Sequence[CaseResult]) -> pd.DataFrame:
-    """n, errors, cached, mean prompt/completion tokens and latency p50/p95 per variant."""
+    """Per variant: n, errors, cached, the mean of every per-case metric (unscored cases left out),
+    mean prompt/completion tokens and latency p50/p95."""
     frame = results_frame(results)
     if frame.empty:
         return frame
     grouped = frame.groupby("variant", sort=False)
-    return pd.DataFrame({
+    metrics = [c for c in frame.columns if c.startswith("score:")]
+    table = pd.DataFrame({
         "n": grouped.size(),
         "errors": grouped["error"].apply(lambda s: int(s.notna().sum())),
         "cached": grouped["cached"].sum().astype(int),
+        **{c.removeprefix("score:"): grouped[c].mean().round(3) for c in metrics},
         "prompt_tok": grouped["prompt_tokens"].mean().round(1),
         "completion_tok": grouped["completion_tokens"].mean().round(1),
         "latency_p50_s": grouped["latency_s"].median().round(3),
         "latency_p95_s": grouped["latency_s"].quantile(0.95).round(3),
     })
+    return table

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The main job on the embedded default model: the seed's loop, as far as it is built.
+# The main job on the embedded default model: the seed's loop.
 #   lint the curated data -> split it stably -> prove no leakage -> look at the base model
-#   -> train a LoRA candidate -> look at the candidate.
-# (The gate, the pytest suites and the reports join this loop as they land.)
+#   -> train a LoRA candidate -> compare prompt-only / RAG / fine-tuned on fresh facts
+#   -> gate the candidate against the baselines (promote on accept) -> reject a broken one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=suites/triage/data
@@ -37,7 +37,29 @@ print(f"best epoch {manifest['best_epoch']}; {stats['trained_tokens']} tokens at
       f"{stats['wall_seconds']} s")
 PY
 
-step "6. the candidate on the same held-out messages (not a verdict: the gate decides)"
+step "6. the candidate on the same held-out messages (a look, not a verdict)"
 harness ask "$data/split/heldout.jsonl" --adapter "$candidate" --limit 4
+
+step "7. facts are for retrieval: prompt-only vs RAG vs the fine-tune on fresh product facts"
+harness eval --config suites/facts/harness.yaml --adapter "fine-tuned=$candidate"
+
+step "8. the gate: the candidate against prompt-only and RAG on the held-out set (promoted only if accepted)"
+set +e
+harness gate "$candidate" --config suites/triage/harness.yaml --promote
+gate_status=$?
+set -e
+echo "gate exit code: $gate_status (0 accepted, 1 not accepted)"
+
+step "9. a deliberately broken candidate (LoRA B zeroed: it changes nothing) must be rejected"
+broken=$(python suites/break_adapter.py "$candidate" "${candidate}-broken")
+set +e
+harness gate "$broken" --config suites/triage/harness.yaml
+broken_status=$?
+set -e
+echo "gate exit code: $broken_status"
+[ "$broken_status" -eq 1 ] || { echo "the broken candidate was not rejected"; exit 1; }
+
+step "10. the registry"
+harness registry list
 
 printf '\nmain job done in %d s\n' $((SECONDS - started))

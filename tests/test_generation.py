@@ -73,3 +73,15 @@ def test_sampling_repeats_differ_and_are_reproducible(backend):
     again = backend.generate([request("hi", sample=s) for s in range(3)], sampling)
     assert [g.text for g in first] == [g.text for g in again]
     assert len({g.text for g in first}) > 1
+
+
+def test_reregistering_a_name_replaces_the_adapter(tiny_checkpoint, tiny_adapters):
+    local = LocalBackend(str(tiny_checkpoint), device="cpu")
+    reference = LocalBackend(str(tiny_checkpoint), device="cpu")
+    reference.add_adapter("b", tiny_adapters["b"])
+    local.add_adapter("cand", tiny_adapters["a"])
+    with_a = local.generate([request(p, "cand") for p in PROMPTS[:2]], GREEDY)
+    local.add_adapter("cand", tiny_adapters["b"])
+    with_b = local.generate([request(p, "cand") for p in PROMPTS[:2]], GREEDY)
+    expected = reference.generate([request(p, "b") for p in PROMPTS[:2]], GREEDY)
+    assert [g.text for g in with_b] == [g.text for g in expected] != [g.text for g in with_a]

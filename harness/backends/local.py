@@ -86,8 +86,13 @@ class LocalBackend:
         """
         folder = Path(folder)
         check_adapter_folder(folder)
-        self.adapters[name] = {"path": str(folder.resolve()),
-                               "sha256": cached_sha256(folder / "adapter_model.safetensors")}
+        entry = {"path": str(folder.resolve()), "sha256": cached_sha256(folder / "adapter_model.safetensors")}
+        if self.adapters.get(name) == entry:
+            return
+        if name in self._attached:  # the name now means another adapter: drop the old weights
+            self._model.delete_adapter(name)
+            self._attached.discard(name)
+        self.adapters[name] = entry
         if not lazy:
             self._ensure_loaded()
             self._attach(name)
@@ -96,7 +101,7 @@ class LocalBackend:
         from peft import PeftModel
 
         folder = self.adapters[name]["path"]
-        if not self._attached:
+        if not isinstance(self._model, PeftModel):
             self._model = PeftModel.from_pretrained(self._model, folder, adapter_name=name, is_trainable=False).eval()
         else:
             self._model.load_adapter(folder, adapter_name=name, is_trainable=False)
@@ -186,7 +191,7 @@ class LocalBackend:
     @contextlib.contextmanager
     def _active(self, model: Any, adapter: str | None) -> Iterator[None]:
         if adapter is None:
-            with model.disable_adapter() if self._attached else contextlib.nullcontext():
+            with model.disable_adapter() if hasattr(model, "disable_adapter") else contextlib.nullcontext():
                 yield
         else:
             if adapter not in self.adapters:

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from harness.adapters import check_adapter_folder
+from harness.adapters import AdapterHasNoEffect, check_adapter_folder
 from harness.backends import make_backend
 from harness.cases import load_cases
 from harness.data import leakage, load_examples
@@ -43,6 +43,18 @@ def run_gate(candidate: str | Path, config_path: str | Path, options: EvalOption
     Raises:
         InputError: the candidate folder or config is unusable (nothing is written).
     """
+    decision = gate_decision(candidate, config_path, options)
+    atomic_write_json(Path(candidate) / "decision.json", decision)
+    return decision
+
+
+def gate_decision(candidate: str | Path, config_path: str | Path, options: EvalOptions | None = None,
+                  backend: Any = None) -> dict[str, Any]:
+    """The decision for ``candidate`` (nothing written); ``backend`` reuses a loaded model.
+
+    Raises:
+        InputError: the candidate folder or config is unusable.
+    """
     candidate = Path(candidate)
     check_adapter_folder(candidate)
     manifest_path = candidate / "manifest.json"
@@ -56,7 +68,10 @@ def run_gate(candidate: str | Path, config_path: str | Path, options: EvalOption
     config = dataclasses.replace(config, variants={**config.variants, rules.candidate: dataclasses.replace(
         config.variants[rules.candidate], adapter=str(candidate.resolve()))})
     try:
-        checks, run_path = _evaluate(config, rules, candidate, manifest, options or EvalOptions())
+        checks, run_path = _evaluate(config, rules, manifest, options or EvalOptions(), backend)
+    except AdapterHasNoEffect as exc:
+        checks, run_path = [Check("adapter takes effect", "fail", f"{exc.message}: evaluating it would evaluate the "
+                                  "base model under the candidate's name")], None
     except HarnessError:
         raise
     except Exception as exc:  # noqa: BLE001 - the gate fails closed on anything unexpected
@@ -73,13 +88,12 @@ def run_gate(candidate: str | Path, config_path: str | Path, options: EvalOption
         "inputs": _input_hashes(config, candidate, manifest),
         "run": str(run_path) if run_path else None,
     }
-    atomic_write_json(candidate / "decision.json", decision)
     return decision
 
 
-def _evaluate(config: EvalConfig, rules: GateRules, candidate: Path, manifest: dict[str, Any],
-              options: EvalOptions) -> tuple[list[Check], Path | None]:
-    backend = make_backend(config)
+def _evaluate(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], options: EvalOptions,
+              backend: Any = None) -> tuple[list[Check], Path | None]:
+    backend = backend or make_backend(config)
     options = dataclasses.replace(options, variants=[rules.candidate, *rules.baselines])
     run = run_eval(config, options, backend=backend)
     results = by_variant(run.results)
