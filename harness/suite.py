@@ -1,0 +1,192 @@
+"""What the pytest plugin's fixtures hand out: one session's model pool, runs and gate decisions.
+
+Everything is computed once per session and kept here (the plugin stores one
+:class:`SuiteSession` in ``config.stash``), so many tests share one model load and one
+generation pass (through the generation cache).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from harness.backends import make_backend
+from harness.evalconfig import EvalConfig, load_eval_config
+from harness.records import CaseResult
+from harness.runner import EvalOptions, run_eval
+
+
+class GateFailure(AssertionError):
+    """A gate check that did not pass, with a message that reads like a short report."""
+
+
+@dataclasses.dataclass
+class SuiteOptions:
+    """The plugin's command-line options."""
+
+    config: str | None = None
+    variants: list[str] | None = None
+    candidate: str | None = None
+    limit: int | None = None
+    repeats: int = 1
+    no_cache: bool = False
+    runs_dir: str = "runs"
+
+
+class SuiteSession:
+    """Per-session state: configs, one backend per model, runs and decisions."""
+
+    def __init__(self, options: SuiteOptions) -> None:
+        self.options = options
+        self.backends: dict[tuple[str, str], Any] = {}
+        self.model_loads = 0
+        self.runs: dict[tuple[Any, ...], list[CaseResult]] = {}
+        self.decisions: dict[str, dict[str, Any]] = {}
+        self.configs: dict[str, EvalConfig] = {}
+
+    def config_for(self, test_path: Path) -> EvalConfig:
+        """The suite's config: ``--harness-config``, else the nearest harness.yaml above the test file."""
+        path = Path(self.options.config) if self.options.config else _nearest(test_path)
+        key = str(path.resolve())
+        if key not in self.configs:
+            self.configs[key] = load_eval_config(path)
+        return self.configs[key]
+
+    def backend(self, config: EvalConfig) -> Any:
+        """The shared backend of the config's model (loaded once per session)."""
+        key = (config.model, config.backend.kind)
+        if key not in self.backends:
+            self.backends[key] = make_backend(config)
+            self.model_loads += 1
+        return self.backends[key]
+
+    def eval_options(self) -> EvalOptions:
+        return EvalOptions(limit=self.options.limit, repeats=self.options.repeats, runs_dir=Path(self.options.runs_dir),
+                           cache_mode="off" if self.options.no_cache else "use", progress=False)
+
+    def run(self, config: EvalConfig, variants: list[str] | None = None) -> list[CaseResult]:
+        """Scored results of the variants (all by default) on the config's cases, computed once."""
+        names = variants or self.options.variants
+        key = (config.source, tuple(names or ()), self.options.candidate)
+        if key not in self.runs:
+            options = dataclasses.replace(self.eval_options(), variants=names)
+            self.runs[key] = run_eval(self.with_candidate(config), options, backend=self.backend(config)).results
+        return self.runs[key]
+
+    def with_candidate(self, config: EvalConfig) -> EvalConfig:
+        """The config with ``--candidate`` as its adapter variants' adapter."""
+        if not self.options.candidate:
+            return config
+        variants = {n: dataclasses.replace(v, adapter=str(Path(self.options.candidate).resolve())) if v.kind == "adapter" else v
+                    for n, v in config.variants.items()}
+        return dataclasses.replace(config, variants=variants)
+
+    def decision(self, config: EvalConfig) -> dict[str, Any]:
+        """The gate decision for the candidate (``--candidate``, else the task's current adapter)."""
+        from harness.gate.run import gate_decision
+        from harness.registry import current
+
+        if config.source not in self.decisions:
+            candidate = Path(self.options.candidate) if self.options.candidate else current(config.task)
+            self.decisions[str(config.source)] = gate_decision(candidate, config.source or "harness.yaml",
+                                                               self.eval_options(), backend=self.backend(config))
+        return self.decisions[str(config.source)]
+
+
+def _nearest(test_path: Path) -> Path:
+    for folder in [test_path.parent, *test_path.parents]:
+        if (folder / "harness.yaml").exists():
+            return folder / "harness.yaml"
+    raise FileNotFoundError(f"no harness.yaml above {test_path}; pass --harness-config")
+
+
+def explain(check: dict[str, Any], worst: list[CaseResult] | None = None) -> str:
+    """A failed check as a short report: metric, values per variant, delta with CI, p, n, threshold, worst cases."""
+    lines = [f"{check['name']}: {check['verdict'].upper()} - {check['explanation']}"]
+    if check.get("observed"):
+        lines.append("  observed: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                                for k, v in check["observed"].items()))
+    if check.get("delta") is not None:
+        low, high = check["interval"] or (None, None)
+        lines.append(f"  delta {check['delta']:+.3f}, CI [{low:+.3f}, {high:+.3f}], "
+                     f"p {check['p_value'] if check['p_value'] is None else round(check['p_value'], 4)}, "
+                     f"n {check['n']}, threshold {check['threshold']}")
+    for result in worst or []:
+        lines.append(f"  case {result.case.id}: input {result.case.user_text[:80]!r}")
+        lines.append(f"    expected {str(result.case.reference)[:80]!r}")
+        lines.append(f"    got      {str(result.generation.text)[:80]!r}")
+    return "\n".join(lines)
+
+
+class Gate:
+    """The gate as seen from one test: ``require(name)`` passes or fails with a readable report."""
+
+    def __init__(self, session: SuiteSession, config: EvalConfig, node: Any) -> None:
+        self.session, self.config, self.node = session, config, node
+
+    @property
+    def decision(self) -> dict[str, Any]:
+        """The candidate's decision (computed once per session); a missing candidate fails the test clearly."""
+        import pytest
+
+        from harness.errors import InputError
+
+        try:
+            return self.session.decision(self.config)
+        except InputError as exc:
+            pytest.fail(str(exc.message), pytrace=False)
+
+    def check(self, name: str) -> dict[str, Any]:
+        """The check whose name starts with ``name``; fails the test (listing the checks) if there is none."""
+        import pytest
+
+        checks = self.decision["checks"]
+        found = [c for c in checks if c["name"].startswith(name)]
+        if not found:
+            pytest.fail(f"no gate check {name!r}; checks: {', '.join(c['name'] for c in checks)}", pytrace=False)
+        return found[0]
+
+    def require(self, name: str) -> dict[str, Any]:
+        """Assert that the check passed; record its figures as user_properties either way."""
+        import pytest
+
+        check = self.check(name)
+        for key in ("verdict", "delta", "interval", "p_value", "n", "threshold"):
+            self.node.user_properties.append((f"{check['name']}:{key}", check.get(key)))
+        if check["verdict"] != "pass":
+            pytest.fail(explain(check, self.worst_cases()), pytrace=False)
+        return check
+
+    def worst_cases(self, count: int = 3) -> list[CaseResult]:
+        """The candidate's worst results on the primary per-case metric (or any wrong answers)."""
+        from harness.gate.rules import gate_rules
+
+        rules = gate_rules(self.config.gate, self.config.variants, self.config.scoring,
+                           Path(self.config.source or ".").parent)
+        results = [r for r in self.session.run(self.config, [rules.candidate]) if r.generation.sample == 0]
+
+        def badness(result: CaseResult) -> float:
+            values = [s.value for s in result.scores if s.metric in ("field_mean", rules.primary) and s.value is not None]
+            return min(values) if values else 0.0
+
+        return sorted(results, key=badness)[:count]
+
+
+def write_session(session: SuiteSession) -> list[str]:
+    """Write each decision next to its run and return the summary lines for the terminal."""
+    import json
+
+    from harness.fileio import atomic_write_json
+    from harness.summary import variant_summary
+
+    lines = [f"harness: {session.model_loads} model load(s) this session"]
+    for results in session.runs.values():
+        lines += variant_summary(results).to_string().splitlines()
+    for source, decision in session.decisions.items():
+        if decision.get("run"):
+            atomic_write_json(Path(decision["run"]) / "decision.json", decision)
+        verdicts = ", ".join(f"{c['name']}: {c['verdict']}" for c in decision["checks"])
+        lines.append(f"gate {decision['task']} ({decision['candidate']}): {decision['verdict'].upper()} [{verdicts}]")
+        lines.append(f"  decision: {Path(decision['run']) / 'decision.json' if decision.get('run') else json.dumps(source)}")
+    return lines

@@ -1,0 +1,145 @@
+"""The pytest plugin, through pytester: options, markers, inertness, fixtures, failure messages, xdist."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.tiny import write_triage_file
+
+pytest_plugins = ["pytester"]
+
+CONFIG = """\
+task: triage
+model: {model}
+backend: {{kind: local, batch_size: 4}}
+cases: ./heldout.jsonl
+decoding: {{max_new_tokens: 3}}
+variants:
+  prompt-only: {{kind: prompt, system: "Reply with JSON."}}
+  fine-tuned: {{kind: adapter, adapter: current:triage}}
+scoring:
+  fields: [category, priority, needs_human]
+gate:
+  candidate: fine-tuned
+  baselines: [prompt-only]
+  primary: field_macro_f1
+  min_cases: 5
+  n_resamples: 500
+"""
+
+
+@pytest.fixture
+def suite(pytester, tiny_checkpoint, tiny_adapters, monkeypatch):
+    """A suite folder with a tiny model config, held-out cases, its own cache and registry."""
+    write_triage_file(pytester.path / "train.jsonl", 20)
+    write_triage_file(pytester.path / "heldout.jsonl", 8, offset=500)
+    (pytester.path / "harness.yaml").write_text(CONFIG.format(model=tiny_checkpoint))
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(pytester.path / "cache"))
+    monkeypatch.setenv("HARNESS_REGISTRY", str(pytester.path / "candidates"))
+    return pytester
+
+
+def make_candidate(pytester, tiny_adapters) -> str:
+    import shutil
+
+    folder = pytester.path / "candidates" / "triage-1"
+    shutil.copytree(tiny_adapters["a"], folder)
+    dataset = pytester.path / "train.jsonl"
+    from harness.fileio import sha256_file
+
+    (folder / "manifest.json").write_text(json.dumps({"task": "triage", "data": {
+        "dataset": str(dataset), "dataset_sha256": sha256_file(dataset)}}))
+    return str(folder)
+
+
+def test_plugin_is_inert_for_unrelated_sessions(pytester):
+    pytester.makepyfile(test_plain="""
+        import sys
+        def test_nothing_heavy_loaded():
+            assert "torch" not in sys.modules
+            assert "harness.suite" not in sys.modules
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "harness-0.1.0" in result.stdout.str()  # the plugin was loaded
+    pytester_own = ("runpytest", "stdout", "stderr")  # pytester's basetemp and captured output
+    written = [p.name for p in pytester.path.iterdir() if not p.name.startswith(pytester_own)]
+    assert written == ["test_plain.py"]
+    assert "model load" not in result.stdout.str()
+
+
+def test_options_and_markers_are_registered(pytester):
+    help_text = pytester.runpytest("--help").stdout.str()
+    for option in ("--harness-config", "--variants", "--candidate", "--limit", "--repeats", "--no-cache",
+                   "--harness-runs-dir"):
+        assert option in help_text
+    assert "harness eval suites" in help_text
+    markers = pytester.runpytest("--markers").stdout.str()
+    assert "@pytest.mark.harness_suite(name, version)" in markers
+    for marker in ("slow:", "gpu:", "live:"):
+        assert f"@pytest.mark.{marker}" in markers
+
+
+def test_runs_are_shared_and_the_model_loads_once(suite):
+    suite.makepyfile(test_a="""
+        def test_one(harness_run, harness_cases):
+            results = harness_run(["prompt-only"])
+            assert len(results) == len(harness_cases) == 8
+        def test_two(harness_run):
+            assert all(r.scores for r in harness_run(["prompt-only"]))
+        def test_three(harness_variants, harness_config):
+            assert set(harness_variants) == {"prompt-only", "fine-tuned"} and harness_config.task == "triage"
+    """)
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*harness: 1 model load(s) this session*", "*prompt-only*8*"])
+
+
+def test_missing_candidate_is_a_clear_failure(suite):
+    suite.makepyfile(test_gate="""
+        def test_beats(harness_gate):
+            harness_gate.require("beats prompt-only")
+    """)
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no current adapter for task 'triage'*train one with `harness train`*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_gate_failures_read_like_a_report(suite, tiny_adapters):
+    candidate = make_candidate(suite, tiny_adapters)
+    suite.makepyfile(test_gate="""
+        def test_beats(harness_gate):
+            harness_gate.require("beats prompt-only")
+        def test_leak(harness_gate):
+            harness_gate.require("held-out leakage")
+        def test_unknown(harness_gate):
+            harness_gate.require("no such check")
+    """)
+    result = suite.runpytest("-p", "no:cacheprovider", "--candidate", candidate, "--junitxml", "report.xml")
+    result.assert_outcomes(passed=1, failed=2)
+    out = result.stdout.str()
+    assert "beats prompt-only on field_macro_f1: " in out and "delta " in out and "CI [" in out and "n 8" in out
+    assert "observed: candidate" in out and "case " in out and "expected '{" in out and "got " in out
+    assert "no gate check 'no such check'; checks: data, beats prompt-only" in out
+    junit = (suite.path / "report.xml").read_text()
+    assert 'name="beats prompt-only on field_macro_f1:delta"' in junit
+    runs = list((suite.path / "runs").glob("*/decision.json"))
+    assert len(runs) == 1 and json.loads(runs[0].read_text())["verdict"] in ("rejected", "inconclusive")
+
+
+def test_xdist_workers_share_the_cache(suite):
+    pytest.importorskip("xdist")
+    for name in ("test_w1", "test_w2"):
+        suite.makepyfile(**{name: """
+            def test_run(harness_run):
+                assert len(harness_run(["prompt-only"])) == 8
+        """})
+    result = suite.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    database = sqlite3.connect(suite.path / "cache" / "generations.sqlite")
+    assert database.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert database.execute("SELECT COUNT(*) FROM generations").fetchone()[0] == 8
