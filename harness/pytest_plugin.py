@@ -26,7 +26,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "harness eval suites")
     group.addoption("--harness-config", help="eval config (default: the nearest harness.yaml above each test file)")
     group.addoption("--variants", help="comma-separated variants to run (default: all)")
-    group.addoption("--candidate", help="candidate adapter folder to gate (default: the task's current adapter)")
+    group.addoption("--candidate", action="append", default=[], metavar="[TASK=]PATH",
+                    help="candidate adapter folder to gate, per task (default: the task's current adapter)")
     group.addoption("--limit", type=int, help="only the first N held-out cases")
     group.addoption("--repeats", type=int, default=1, help="outputs per case")
     group.addoption("--no-cache", action="store_true", help="do not use the generation cache")
@@ -43,9 +44,10 @@ def _session(config: pytest.Config) -> Any:
         from harness.suite import SuiteOptions, SuiteSession
 
         variants = config.getoption("--variants")
+        candidates = dict(item.split("=", 1) if "=" in item else ("*", item) for item in config.getoption("--candidate"))
         config.stash[SESSION_KEY] = SuiteSession(SuiteOptions(
             config=config.getoption("--harness-config"), variants=variants.split(",") if variants else None,
-            candidate=config.getoption("--candidate"), limit=config.getoption("--limit"),
+            candidates=candidates, limit=config.getoption("--limit"),
             repeats=config.getoption("--repeats"), no_cache=config.getoption("--no-cache"),
             runs_dir=config.getoption("--harness-runs-dir")))
     return config.stash[SESSION_KEY]
@@ -92,11 +94,17 @@ def harness_gate(request: pytest.FixtureRequest, harness_config: Any) -> Any:
     return Gate(_session(request.config), harness_config, request.node)
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if SESSION_KEY not in config.stash:
-        return
-    session = config.stash[SESSION_KEY]
-    from harness.suite import write_session
+SUMMARY_KEY = pytest.StashKey[list]()
 
-    for line in write_session(session):
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write decisions next to their runs (on xdist workers too, which have no terminal)."""
+    if SESSION_KEY in session.config.stash:
+        from harness.suite import write_session
+
+        session.config.stash[SUMMARY_KEY] = write_session(session.config.stash[SESSION_KEY])
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for line in config.stash.get(SUMMARY_KEY, []):
         terminalreporter.write_line(line)

@@ -27,7 +27,8 @@ class SuiteOptions:
 
     config: str | None = None
     variants: list[str] | None = None
-    candidate: str | None = None
+    candidates: dict[str, str] = dataclasses.field(default_factory=dict)
+    """``--candidate TASK=PATH`` per task; key ``*`` for a bare ``--candidate PATH`` (any task)."""
     limit: int | None = None
     repeats: int = 1
     no_cache: bool = False
@@ -68,30 +69,39 @@ class SuiteSession:
     def run(self, config: EvalConfig, variants: list[str] | None = None) -> list[CaseResult]:
         """Scored results of the variants (all by default) on the config's cases, computed once."""
         names = variants or self.options.variants
-        key = (config.source, tuple(names or ()), self.options.candidate)
+        key = (config.source, tuple(names or ()))
         if key not in self.runs:
             options = dataclasses.replace(self.eval_options(), variants=names)
             self.runs[key] = run_eval(self.with_candidate(config), options, backend=self.backend(config)).results
         return self.runs[key]
 
+    def candidate_for(self, task: str) -> Path | None:
+        """The ``--candidate`` given for ``task`` (or for any task), if any."""
+        chosen = self.options.candidates.get(task) or self.options.candidates.get("*")
+        return Path(chosen).resolve() if chosen else None
+
     def with_candidate(self, config: EvalConfig) -> EvalConfig:
-        """The config with ``--candidate`` as its adapter variants' adapter."""
-        if not self.options.candidate:
-            return config
-        variants = {n: dataclasses.replace(v, adapter=str(Path(self.options.candidate).resolve())) if v.kind == "adapter" else v
-                    for n, v in config.variants.items()}
+        """The config with ``--candidate`` folders in place of the registry references they override."""
+        variants = {}
+        for name, variant in config.variants.items():
+            reference = variant.adapter or ""
+            task = reference.removeprefix("current:") if reference.startswith("current:") else config.task
+            chosen = self.candidate_for(task) if variant.kind == "adapter" else None
+            variants[name] = dataclasses.replace(variant, adapter=str(chosen)) if chosen else variant
         return dataclasses.replace(config, variants=variants)
 
     def decision(self, config: EvalConfig) -> dict[str, Any]:
-        """The gate decision for the candidate (``--candidate``, else the task's current adapter)."""
+        """The gate decision for the task's candidate (``--candidate``, else the task's current adapter)."""
         from harness.gate.run import gate_decision
         from harness.registry import current
 
-        if config.source not in self.decisions:
-            candidate = Path(self.options.candidate) if self.options.candidate else current(config.task)
-            self.decisions[str(config.source)] = gate_decision(candidate, config.source or "harness.yaml",
-                                                               self.eval_options(), backend=self.backend(config))
-        return self.decisions[str(config.source)]
+        key = str(config.source)
+        if key not in self.decisions:
+            candidate = self.candidate_for(config.task) or current(config.task)
+            self.decisions[key] = gate_decision(candidate, config.source or "harness.yaml", self.eval_options(),
+                                                backend=self.backend(config))
+            self.decisions[key]["candidate_path"] = str(candidate)
+        return self.decisions[key]
 
 
 def _nearest(test_path: Path) -> Path:
@@ -186,6 +196,7 @@ def write_session(session: SuiteSession) -> list[str]:
     for source, decision in session.decisions.items():
         if decision.get("run"):
             atomic_write_json(Path(decision["run"]) / "decision.json", decision)
+        atomic_write_json(Path(decision["candidate_path"]) / "decision.json", decision)  # what `registry promote` reads
         verdicts = ", ".join(f"{c['name']}: {c['verdict']}" for c in decision["checks"])
         lines.append(f"gate {decision['task']} ({decision['candidate']}): {decision['verdict'].upper()} [{verdicts}]")
         lines.append(f"  decision: {Path(decision['run']) / 'decision.json' if decision.get('run') else json.dumps(source)}")

@@ -119,7 +119,7 @@ def test_gate_failures_read_like_a_report(suite, tiny_adapters):
         def test_unknown(harness_gate):
             harness_gate.require("no such check")
     """)
-    result = suite.runpytest("-p", "no:cacheprovider", "--candidate", candidate, "--junitxml", "report.xml")
+    result = suite.runpytest("-p", "no:cacheprovider", "--candidate", f"triage={candidate}", "--junitxml", "report.xml")
     result.assert_outcomes(passed=1, failed=2)
     out = result.stdout.str()
     assert "beats prompt-only on field_macro_f1: " in out and "delta " in out and "CI [" in out and "n 8" in out
@@ -129,6 +129,8 @@ def test_gate_failures_read_like_a_report(suite, tiny_adapters):
     assert 'name="beats prompt-only on field_macro_f1:delta"' in junit
     runs = list((suite.path / "runs").glob("*/decision.json"))
     assert len(runs) == 1 and json.loads(runs[0].read_text())["verdict"] in ("rejected", "inconclusive")
+    beside = json.loads((suite.path / "candidates" / "triage-1" / "decision.json").read_text())
+    assert beside["verdict"] == json.loads(runs[0].read_text())["verdict"]  # what `harness registry promote` reads
 
 
 def test_xdist_workers_share_the_cache(suite):
