@@ -9,6 +9,7 @@ majority class), with the majority-class rate beside them.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -78,13 +79,19 @@ def field_summary(results: Sequence[CaseResult], fields: Sequence[str]) -> dict[
         out[field] = {
             "accuracy": float(np.mean([a == b for a, b in zip(reference, predicted, strict=True)])),
             "macro_f1": float(f1_score(reference, predicted, labels=labels, average="macro", zero_division=0)),
-            "balanced_accuracy": float(balanced_accuracy_score(reference, predicted)) if labels else 0.0,
+            "balanced_accuracy": _balanced_accuracy(reference, predicted) if labels else 0.0,
             "majority_label": majority,
             "majority_rate": reference.count(majority) / len(reference) if majority else None,
         }
     if fields:
         out["field_macro_f1"] = float(np.mean([out[f]["macro_f1"] for f in fields]))
     return out
+
+
+def _balanced_accuracy(reference: list[str], predicted: list[str]) -> float:
+    with warnings.catch_warnings():  # predictions outside the reference labels (e.g. <invalid>) are expected
+        warnings.simplefilter("ignore", UserWarning)
+        return float(balanced_accuracy_score(reference, predicted))
 
 
 def cost_summary(results: Sequence[CaseResult]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ A corpus is one of:
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,7 @@ class BM25Retriever:
     def __init__(self, passages: list[Passage]) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
         self.passages = passages
         self._bm25s = bm25s
         self.index = bm25s.BM25()
