@@ -128,3 +128,12 @@ def test_unknown_variant_and_bad_adapter_override_exit_2(project, capsys):
     assert "unknown variant 'nope'; known: prompt-only, rag, fine-tuned" in capsys.readouterr().err
     assert main(["eval", "--config", config, "--adapter", "rag=/x"]) == 2
     assert "not an adapter variant; adapter variants: fine-tuned" in capsys.readouterr().err
+
+
+def test_adapter_without_effect_stops_the_run(project, tiny_adapters):
+    from harness.adapters import AdapterHasNoEffect
+    from harness.cli.eval_cmd import with_adapters
+
+    config = with_adapters(load_eval_config(project / "harness.yaml"), [f"fine-tuned={tiny_adapters['noop']}"])
+    with pytest.raises(AdapterHasNoEffect):
+        run_eval(config, options(project, variants=["fine-tuned"]))

@@ -108,7 +108,6 @@ class LocalBackend:
         self._attached.add(name)
         self._model.set_adapter(name)
         if not adapter_changes_logits(self._model):
-            del self.adapters[name]
             raise AdapterHasNoEffect(f"the adapter in {folder} does not change the model's outputs; was it trained?",
                                      path=folder)
 
@@ -136,9 +135,9 @@ class LocalBackend:
                sample: int, decoding: Decoding) -> list[Generation]:
         import torch
 
+        model = self.model  # attaches pending adapters: a no-effect adapter raises here, not per batch
         started = time.perf_counter()
         try:
-            model = self.model
             encoded = self.tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
                                      add_special_tokens=False).to(model.device)
             with self._active(model, adapter), torch.inference_mode():
