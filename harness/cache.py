@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS generations (
     completion_tokens INTEGER,
     latency_s REAL,
     created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS token_losses (
+    key TEXT PRIMARY KEY,
+    loss REAL NOT NULL
 )
 """
 
@@ -59,7 +63,7 @@ class GenerationCache:
         self._db.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
         self._retry(lambda: self._db.execute("PRAGMA journal_mode = WAL"))
         self._db.execute("PRAGMA synchronous = NORMAL")
-        self._retry(lambda: self._db.execute(SCHEMA))
+        self._retry(lambda: self._db.executescript(SCHEMA))
 
     def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Cached rows for the keys that are present."""
@@ -82,6 +86,20 @@ class GenerationCache:
             self._retry(lambda: self._db.executemany(
                 "INSERT OR REPLACE INTO generations VALUES (?, ?, ?, ?, ?, ?)", rows))
         return len(rows)
+
+    def losses(self, backend: Any, texts: Sequence[str], adapter: str | None) -> list[float]:
+        """Mean token losses of ``texts`` under ``adapter``, computing (and storing) only the missing ones."""
+        identity = [backend.identity(), backend.adapter_identity(adapter)]
+        keys = [sha256_text(json.dumps([*identity, text], sort_keys=True)) for text in texts]
+        found = dict(self._db.execute(f"SELECT key, loss FROM token_losses WHERE key IN ({','.join('?' * len(keys))})",
+                                      keys).fetchall()) if keys else {}
+        missing = [i for i, key in enumerate(keys) if key not in found]
+        if missing:
+            computed = backend.token_losses([texts[i] for i in missing], adapter)
+            rows = [(keys[i], loss) for i, loss in zip(missing, computed, strict=True)]
+            self._retry(lambda: self._db.executemany("INSERT OR REPLACE INTO token_losses VALUES (?, ?)", rows))
+            found.update(rows)
+        return [found[key] for key in keys]
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM generations").fetchone()[0])

@@ -61,3 +61,17 @@ def test_two_processes_share_one_cache_file(tmp_path):
     cache = GenerationCache(path)
     assert len(cache) == 400
     assert cache.get_many(["0-199", "1-0"])["1-0"]["text"] == "text 1 0"
+
+
+def test_token_losses_are_cached_per_model_adapter_and_text(tmp_path, tiny_checkpoint, tiny_adapters):
+    from harness.backends.local import LocalBackend
+
+    backend = LocalBackend(str(tiny_checkpoint), device="cpu")
+    backend.add_adapter("a", tiny_adapters["a"])
+    cache = GenerationCache(tmp_path / "g.sqlite")
+    texts = ["The river runs to the sea.", "Bread rises with yeast and warmth."]
+    base = cache.losses(backend, texts, None)
+    tuned = cache.losses(backend, texts, "a")
+    assert base == backend.token_losses(texts, None) and base != tuned
+    backend.token_losses = None  # a cached call must not compute again
+    assert cache.losses(backend, texts, None) == base and cache.losses(backend, texts[:1], "a") == tuned[:1]

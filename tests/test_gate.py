@@ -130,3 +130,86 @@ def test_registry_promotes_only_accepted_candidates_and_rolls_back(tmp_path):
     with pytest.raises(InputError, match="no previous adapter"):
         rollback("triage", tmp_path)
     assert json.loads((tmp_path / "registry.json").read_text())["tasks"]["triage"]["current"] == "c1"
+
+
+GATE_CONFIG = """\
+task: triage
+model: {model}
+cases: ./heldout.jsonl
+variants:
+  prompt-only: {{kind: prompt}}
+  fine-tuned: {{kind: adapter, adapter: current:triage}}
+scoring: {{fields: [category]}}
+gate: {{min_cases: 2}}
+"""
+
+
+@pytest.fixture
+def gate_project(tmp_path, tiny_checkpoint, tiny_adapters):
+    import shutil
+
+    from harness.fileio import sha256_file
+    from tests.tiny import write_triage_file
+
+    write_triage_file(tmp_path / "train.jsonl", 10)
+    write_triage_file(tmp_path / "heldout.jsonl", 4, offset=100)
+    (tmp_path / "harness.yaml").write_text(GATE_CONFIG.format(model=tiny_checkpoint))
+    candidate = tmp_path / "candidates" / "triage-1"
+    shutil.copytree(tiny_adapters["a"], candidate)
+    data = {"dataset": str(tmp_path / "train.jsonl"), "dataset_sha256": sha256_file(tmp_path / "train.jsonl")}
+    (candidate / "manifest.json").write_text(json.dumps({"task": "triage", "data": data}))
+    return tmp_path, candidate
+
+
+def test_an_error_during_evaluation_is_inconclusive_not_an_accept(gate_project, monkeypatch):
+    import harness.gate.run as gate_run
+
+    project, candidate = gate_project
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(gate_run, "_evaluate", broken)
+    decision = gate_run.run_gate(candidate, project / "harness.yaml")
+    assert decision["verdict"] == "inconclusive"
+    assert "disk on fire" in decision["checks"][0]["explanation"]
+    assert json.loads((candidate / "decision.json").read_text())["verdict"] == "inconclusive"
+
+
+def test_leakage_check_fails_closed_on_missing_or_changed_training_data(gate_project):
+    from harness.evalconfig import load_eval_config
+    from harness.gate.run import _leakage_check
+
+    project, candidate = gate_project
+    config = load_eval_config(project / "harness.yaml")
+    manifest = json.loads((candidate / "manifest.json").read_text())
+    assert _leakage_check(config, manifest).verdict == "pass"
+    (project / "train.jsonl").write_text((project / "train.jsonl").read_text() + (project / "heldout.jsonl").read_text())
+    assert "changed since training" in _leakage_check(config, manifest).explanation
+    manifest["data"]["dataset_sha256"] = __import__("harness.fileio").fileio.sha256_file(project / "train.jsonl")
+    leaked = _leakage_check(config, manifest)
+    assert leaked.verdict == "fail" and "4 held-out cases leak" in leaked.explanation
+    manifest["data"]["dataset"] = str(project / "gone.jsonl")
+    assert _leakage_check(config, manifest).verdict == "inconclusive"
+
+
+def test_candidate_for_another_task_is_an_input_error(gate_project):
+    from harness.gate.run import run_gate
+
+    project, candidate = gate_project
+    (candidate / "manifest.json").write_text(json.dumps({"task": "house_style"}))
+    with pytest.raises(InputError, match="trained for task 'house_style', the config gates 'triage'"):
+        run_gate(candidate, project / "harness.yaml")
+    assert not (candidate / "decision.json").exists()
+
+
+def test_gate_end_to_end_on_a_tiny_model_writes_the_decision_table(gate_project, capsys):
+    from harness.cli.main import main
+
+    project, candidate = gate_project
+    code = main(["gate", str(candidate), "--config", str(project / "harness.yaml"), "--runs-dir", str(project / "runs")])
+    out = capsys.readouterr().out
+    decision = json.loads((candidate / "decision.json").read_text())
+    assert code == (0 if decision["verdict"] == "accepted" else 1)
+    assert "beats prompt-only on field_macro_f1" in out and f"verdict: {decision['verdict'].upper()}" in out
+    assert decision["inputs"]["candidate_adapter_sha256"] and decision["inputs"]["cases_sha256"]

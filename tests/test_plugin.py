@@ -65,7 +65,7 @@ def test_plugin_is_inert_for_unrelated_sessions(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert "harness-0.1.0" in result.stdout.str()  # the plugin was loaded
-    pytester_own = ("runpytest", "stdout", "stderr")  # pytester's basetemp and captured output
+    pytester_own = ("runpytest", "stdout", "stderr", "__pycache__")  # pytester's and Python's own files
     written = [p.name for p in pytester.path.iterdir() if not p.name.startswith(pytester_own)]
     assert written == ["test_plain.py"]
     assert "model load" not in result.stdout.str()

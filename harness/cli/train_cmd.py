@@ -12,6 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("config", help="lora.yaml (the seed's shape; see training/config.py for optional keys)")
     parser.add_argument("--heldout", help="the gate's held-out file: training refuses to run if any of it leaks in")
     parser.add_argument("--output-dir", help="folder for candidates/<id>/ (default: the config's output_dir)")
+    parser.add_argument("--gate", action="store_true", help="run `harness gate` on the candidate right after training")
+    parser.add_argument("--gate-config", help="eval config with the gate rules (default: harness.yaml beside CONFIG)")
     parser.set_defaults(handler=run)
 
 
@@ -31,4 +33,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"harness train: {exc}", file=sys.stderr)
         return 1
     print(path)
-    return 0
+    if not args.gate:
+        return 0
+    from pathlib import Path
+
+    from harness.cli.gate_cmd import decision_table
+    from harness.gate.run import run_gate
+
+    decision = run_gate(path, args.gate_config or Path(args.config).parent / "harness.yaml")
+    print(decision_table(decision), file=sys.stderr)
+    return 0 if decision["verdict"] == "accepted" else 1

@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.adapters import AdapterHasNoEffect, check_adapter_folder
 from harness.backends import make_backend
+from harness.cache import GenerationCache
 from harness.cases import load_cases
 from harness.data import leakage, load_examples
 from harness.errors import HarnessError, InputError
@@ -24,6 +25,7 @@ from harness.fileio import atomic_write_json, sha256_file
 from harness.gate.checks import Check, data_check, decide, floor_check, judge_check, primary_check, regression_check
 from harness.gate.rules import GateRules, gate_rules
 from harness.metrics import by_variant, metric_values
+from harness.models.cache import cache_dir
 from harness.records import Case, Example
 from harness.runner import EvalOptions, run_eval
 
@@ -107,7 +109,7 @@ def _evaluate(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], op
     if rules.general_items:
         checks.append(_general_check(config, rules, backend, options))
     if rules.forgetting_text:
-        checks.append(_forgetting_check(rules, backend))
+        checks.append(_forgetting_check(rules, backend, options))
     checks.append(judge_check(rules))
     return checks, run.path
 
@@ -145,11 +147,18 @@ def _general_check(config: EvalConfig, rules: GateRules, backend: Any, options: 
                             rules.general_tolerance, rules)
 
 
-def _forgetting_check(rules: GateRules, backend: Any) -> Check:
+def _forgetting_check(rules: GateRules, backend: Any, options: EvalOptions) -> Check:
     if not hasattr(backend, "token_losses"):
         return Check("forgetting (token loss)", "inconclusive", "needs the local backend to read token losses")
     texts = [json.loads(line)["text"] for line in Path(rules.forgetting_text or "").read_text().splitlines() if line.strip()]
-    base, cand = backend.token_losses(texts, None), backend.token_losses(texts, rules.candidate)
+    if options.cache_mode == "use":
+        cache = GenerationCache(options.cache_path or cache_dir() / "generations.sqlite")
+        try:
+            base, cand = cache.losses(backend, texts, None), cache.losses(backend, texts, rules.candidate)
+        finally:
+            cache.close()
+    else:
+        base, cand = backend.token_losses(texts, None), backend.token_losses(texts, rules.candidate)
     mean = sum(base) / len(base)
     return regression_check("forgetting (token loss)", base, cand, rules.forgetting_tolerance, rules,
                             higher_is_better=False, relative_to=mean)
