@@ -41,7 +41,6 @@ class SuiteSession:
     def __init__(self, options: SuiteOptions) -> None:
         self.options = options
         self.backends: dict[tuple[str, str], Any] = {}
-        self.model_loads = 0
         self.runs: dict[tuple[Any, ...], list[CaseResult]] = {}
         self.decisions: dict[str, dict[str, Any]] = {}
         self.configs: dict[str, EvalConfig] = {}
@@ -59,8 +58,12 @@ class SuiteSession:
         key = (config.model, config.backend.kind)
         if key not in self.backends:
             self.backends[key] = make_backend(config)
-            self.model_loads += 1
         return self.backends[key]
+
+    @property
+    def model_loads(self) -> int:
+        """Models actually loaded this session (backends are lazy: cache hits load nothing)."""
+        return sum(bool(getattr(backend, "is_loaded", False)) for backend in self.backends.values())
 
     def eval_options(self) -> EvalOptions:
         return EvalOptions(limit=self.options.limit, repeats=self.options.repeats, runs_dir=Path(self.options.runs_dir),

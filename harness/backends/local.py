@@ -44,6 +44,11 @@ class LocalBackend:
         self._model: Any = None
 
     @property
+    def is_loaded(self) -> bool:
+        """Whether the model has been loaded (a fully cached run never loads it)."""
+        return self._loaded is not None
+
+    @property
     def tokenizer(self) -> Any:
         """The tokenizer (left padding, pad distinct from EOS); loads the model on first use."""
         return self._ensure_loaded().tokenizer
