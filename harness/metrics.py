@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
 from harness.records import CaseResult
-from harness.scorers import field_value, parse_strict
+from harness.scorers import field_value
 from harness.stats import wilson_interval
 
 
@@ -59,15 +59,9 @@ def per_case_summary(results: Sequence[CaseResult]) -> dict[str, dict[str, Any]]
 
 def field_labels(results: Sequence[CaseResult], field: str) -> tuple[list[str], list[str], list[str]]:
     """Reference and predicted labels of a field (``<invalid>`` for unusable outputs) and the label set."""
-    reference = [json_label(r.case.reference, field) for r in results]
+    reference = [field_value(r.case.reference, field) for r in results]
     predicted = [field_value(r.generation.text, field) for r in results]
     return reference, predicted, sorted(set(reference))
-
-
-def json_label(text: str | None, field: str) -> str:
-    """A field of a reference JSON as a label."""
-    value = parse_strict(text or "")
-    return field_value(text, field) if isinstance(value, dict) else "<invalid>"
 
 
 def field_summary(results: Sequence[CaseResult], fields: Sequence[str]) -> dict[str, Any]:
@@ -92,6 +86,13 @@ def _balanced_accuracy(reference: list[str], predicted: list[str]) -> float:
     with warnings.catch_warnings():  # predictions outside the reference labels (e.g. <invalid>) are expected
         warnings.simplefilter("ignore", UserWarning)
         return float(balanced_accuracy_score(reference, predicted))
+
+
+def variant_metrics(results: Sequence[CaseResult], fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per variant: per-case metric means, per-field corpus metrics (with majority-class rate) and cost."""
+    return {variant: {"metrics": per_case_summary(items), "fields": field_summary(items, fields) if fields else {},
+                      "cost": cost_summary(items)}
+            for variant, items in by_variant(results).items()}
 
 
 def cost_summary(results: Sequence[CaseResult]) -> dict[str, Any]:

@@ -213,3 +213,6 @@ def test_gate_end_to_end_on_a_tiny_model_writes_the_decision_table(gate_project,
     assert code == (0 if decision["verdict"] == "accepted" else 1)
     assert "beats prompt-only on field_macro_f1" in out and f"verdict: {decision['verdict'].upper()}" in out
     assert decision["inputs"]["candidate_adapter_sha256"] and decision["inputs"]["cases_sha256"]
+    fields = decision["variants"]["fine-tuned"]["fields"]["category"]
+    assert {"accuracy", "macro_f1", "balanced_accuracy", "majority_rate"} <= set(fields)
+    assert decision["variants"]["prompt-only"]["cost"]["errors"] == 0

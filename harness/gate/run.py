@@ -24,7 +24,7 @@ from harness.evalconfig import EvalConfig, VariantSpec, load_eval_config
 from harness.fileio import atomic_write_json, sha256_file
 from harness.gate.checks import Check, data_check, decide, floor_check, judge_check, primary_check, regression_check
 from harness.gate.rules import GateRules, gate_rules
-from harness.metrics import by_variant, metric_values
+from harness.metrics import by_variant, metric_values, variant_metrics
 from harness.models.cache import cache_dir
 from harness.records import Case, Example
 from harness.runner import EvalOptions, run_eval
@@ -70,14 +70,16 @@ def gate_decision(candidate: str | Path, config_path: str | Path, options: EvalO
     config = dataclasses.replace(config, variants={**config.variants, rules.candidate: dataclasses.replace(
         config.variants[rules.candidate], adapter=str(candidate.resolve()))})
     try:
-        checks, run_path = _evaluate(config, rules, manifest, options or EvalOptions(), backend)
+        checks, run_path, variants = _evaluate(config, rules, manifest, options or EvalOptions(), backend)
     except AdapterHasNoEffect as exc:
+        variants = {}
         checks, run_path = [Check("adapter takes effect", "fail", f"{exc.message}: evaluating it would evaluate the "
                                   "base model under the candidate's name")], None
     except HarnessError:
         raise
     except Exception as exc:  # noqa: BLE001 - the gate fails closed on anything unexpected
         log.exception("gate evaluation failed")
+        variants = {}
         checks, run_path = [Check("evaluation", "inconclusive", f"evaluation failed: {type(exc).__name__}: {exc}")], None
     decision = {
         "kind": "harness-decision",
@@ -86,6 +88,7 @@ def gate_decision(candidate: str | Path, config_path: str | Path, options: EvalO
         "candidate": candidate.name,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "checks": [c.to_dict() for c in checks],
+        "variants": variants,
         "rules": dataclasses.asdict(rules),
         "inputs": _input_hashes(config, candidate, manifest),
         "run": str(run_path) if run_path else None,
@@ -94,7 +97,7 @@ def gate_decision(candidate: str | Path, config_path: str | Path, options: EvalO
 
 
 def _evaluate(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], options: EvalOptions,
-              backend: Any = None) -> tuple[list[Check], Path | None]:
+              backend: Any = None) -> tuple[list[Check], Path | None, dict[str, Any]]:
     backend = backend or make_backend(config)
     options = dataclasses.replace(options, variants=[rules.candidate, *rules.baselines])
     run = run_eval(config, options, backend=backend)
@@ -111,7 +114,7 @@ def _evaluate(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], op
     if rules.forgetting_text:
         checks.append(_forgetting_check(rules, backend, options))
     checks.append(judge_check(rules))
-    return checks, run.path
+    return checks, run.path, variant_metrics(run.results, rules.fields)
 
 
 def _as_examples(cases: list[Case]) -> list[Example]:
