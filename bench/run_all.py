@@ -1,0 +1,114 @@
+"""Run every benchmark in ``bench/`` and print one table: figure, reference, target, pass/fail.
+
+Each benchmark also runs alone (``python bench/NAME.py``) and prints its ratio as its last
+line, ``ratio <what> = <value>``; this script runs each one in its own process (so one
+benchmark's threads, caches and imports do not colour the next), reads that last line and
+compares it with the target declared below.
+
+    python bench/run_all.py                 # all of them
+    python bench/run_all.py lint report     # a subset, by name
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RATIO_LINE = re.compile(r"^ratio (?P<what>.+?) = (?P<value>[-+0-9.eE]+)\s*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """One benchmark script and the target its ratio is held to."""
+
+    name: str
+    """Script name in ``bench/`` without ``.py``."""
+    figure: str
+    """What the ratio measures, for the table."""
+    reference: str
+    """What the ratio is measured against."""
+    target: float
+    """The ratio must be at most this (``at_most``) or at least this."""
+    at_most: bool = True
+
+
+BENCHMARKS = (
+    Benchmark("lint", "lint 100,000 lines + 1,000 held out", "15 s budget", 1.0),
+    Benchmark("training", "harness Trainer tokens/s", "plain peft + torch loop", 0.95, at_most=False),
+    Benchmark("generation", "LocalBackend wall time", "bare model.generate loop", 1.10),
+    Benchmark("openai", "200 requests at concurrency 16", "ideal wall time", 1.3),
+    Benchmark("monitor", "monitor 100,000 log lines", "30 s budget", 1.0),
+    Benchmark("report", "report over 1,000 runs", "10 s budget", 1.0),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What one benchmark run gave."""
+
+    bench: Benchmark
+    ratio: float | None
+    seconds: float
+    error: str = ""
+
+    @property
+    def passed(self) -> bool:
+        if self.ratio is None:
+            return False
+        return self.ratio <= self.bench.target if self.bench.at_most else self.ratio >= self.bench.target
+
+
+def run(bench: Benchmark) -> Outcome:
+    """Run one benchmark script and parse its last line."""
+    script = HERE / f"{bench.name}.py"
+    if not script.exists():
+        return Outcome(bench, None, 0.0, f"{script} is missing")
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    match = RATIO_LINE.match(lines[-1]) if lines else None
+    if proc.returncode != 0 or not match:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return Outcome(bench, None, seconds, f"exit {proc.returncode}: {tail}")
+    return Outcome(bench, float(match["value"]), seconds)
+
+
+def table(outcomes: list[Outcome]) -> str:
+    """The outcomes as a Markdown table."""
+    rows = ["| benchmark | figure | reference | ratio | target | result | wall |", "|---|---|---|---|---|---|---|"]
+    for o in outcomes:
+        target = f"{'<=' if o.bench.at_most else '>='} {o.bench.target:g}"
+        ratio = f"{o.ratio:.2f}" if o.ratio is not None else "-"
+        result = "pass" if o.passed else f"FAIL {o.error}".strip()
+        cells = [o.bench.name, o.bench.figure, o.bench.reference, ratio, target, result, f"{o.seconds:.0f} s"]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    args = parser.parse_args(argv)
+    known = {b.name: b for b in BENCHMARKS}
+    unknown = [n for n in args.names if n not in known]
+    if unknown:
+        print(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
+        return 2
+    chosen = [known[n] for n in args.names] if args.names else list(BENCHMARKS)
+    outcomes = []
+    for bench in chosen:
+        print(f"running bench/{bench.name}.py ...", file=sys.stderr, flush=True)
+        outcomes.append(run(bench))
+    print(table(outcomes))
+    return 0 if all(o.passed for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
