@@ -58,7 +58,8 @@ def _window_text(window: WindowReport) -> list[str]:
         lines.append(f"  latency ms: p50 {lat.p50:.0f}, p95 {lat.p95:.0f}, p99 {lat.p99:.0f} (n {lat.n})")
     if window.coverage is not None:
         cov = window.coverage
-        lines.append(f"  coverage: {cov.uncovered} of {cov.n} inputs uncovered (nearest held-out similarity < {cov.threshold:.3f})")
+        lines.append(f"  coverage: {cov.uncovered} of {cov.n} inputs uncovered "
+                     f"(nearest held-out similarity < {cov.threshold:.3f})")
         for cluster in cov.clusters:
             lines.append(f"    {cluster.count} x [{', '.join(cluster.terms)}] e.g. {cluster.examples[0]!r}")
     return lines

@@ -83,7 +83,8 @@ def load_figures(path: str | Path) -> MonitorFigures:
     try:
         return figures_from_json(json.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"not a `harness monitor --format json` output ({exc})", path=str(path), code="bad-monitor-json") from exc
+        raise InputError(f"not a `harness monitor --format json` output ({exc})", path=str(path),
+                         code="bad-monitor-json") from exc
 
 
 def figures_from_json(data: dict[str, Any]) -> MonitorFigures:

@@ -32,7 +32,8 @@ TRIAGE = HERE.parent / "triage" / "data"
 START = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday
 FAILURE_DAY, NEW_TOPIC_FROM = 1, 3
 SYSTEM = "You are a support triage bot. Reply only with JSON."
-PII = [" You can reach me at dana.kowalski@example.com.", " Call me back on +44 20 7946 0958.", " My card 4111 1111 1111 1111 was charged."]
+PII = [" You can reach me at dana.kowalski@example.com.", " Call me back on +44 20 7946 0958.",
+       " My card 4111 1111 1111 1111 was charged."]
 
 
 def reference_and_pool() -> tuple[list[Example], list[Example], list[Example]]:
