@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import zip_longest
 
 from harness.data.neardup import find_near_duplicates
 from harness.data.normalize import dialogue_text
@@ -102,9 +101,9 @@ def _disagreements(records: Sequence[LogRecord], checker: ReplyChecker) -> list[
 
 def build_queue(candidates: Sequence[Candidate], reference: Reference, source: str, n: int) -> list[QueueItem]:
     """Rank, mask and de-duplicate candidates into at most ``n`` queue items."""
-    reasons: dict[int, list[str]] = {}
+    reasons: dict[str, list[str]] = {}
     for c in candidates:
-        reasons.setdefault(c.record.line, []).append(c.reason)
+        reasons.setdefault(c.record.input_text, []).append(c.reason)
     known = [dialogue_text(e.prompt_messages) for e in (*reference.train, *reference.heldout)]
     queued: list[str] = []
     items: list[QueueItem] = []
@@ -118,7 +117,7 @@ def build_queue(candidates: Sequence[Candidate], reference: Reference, source: s
                 continue
             this_batch.append(texts[i])
             queued.append(texts[i])
-            order = tuple(r for r in REASONS if r in reasons[candidate.record.line])
+            order = tuple(r for r in REASONS if r in reasons[candidate.record.input_text])
             items.append(QueueItem(messages, source, candidate.record.line, order, candidate.detail, len(items) + 1))
             if len(items) == n:
                 return items
@@ -126,13 +125,16 @@ def build_queue(candidates: Sequence[Candidate], reference: Reference, source: s
 
 
 def _round_robin(candidates: Sequence[Candidate]) -> Iterator[Candidate]:
-    queues = [sorted((c for c in candidates if c.reason == reason), key=lambda c: c.order) for reason in REASONS]
-    taken: set[int] = set()
-    for turn in zip_longest(*queues):
-        for candidate in turn:
-            if candidate is not None and candidate.record.line not in taken:
-                taken.add(candidate.record.line)
-                yield candidate
+    queues = [iter(sorted((c for c in candidates if c.reason == reason), key=lambda c: c.order)) for reason in REASONS]
+    taken: set[str] = set()  # one candidate per distinct input: a repeat passes its reason's turn on to the next candidate
+    while queues:
+        for queue in list(queues):
+            candidate = next((c for c in queue if c.record.input_text not in taken), None)
+            if candidate is None:
+                queues.remove(queue)
+                continue
+            taken.add(candidate.record.input_text)
+            yield candidate
 
 
 def _batches(items: Iterator[Candidate], size: int) -> Iterator[list[Candidate]]:
