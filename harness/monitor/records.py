@@ -101,7 +101,9 @@ class Latency:
     """Latency percentiles of a window's replies in milliseconds (None without latencies)."""
 
     n: int
+    """Records with a latency."""
     p50: float | None = None
+    """Median."""
     p95: float | None = None
     p99: float | None = None
 
@@ -119,7 +121,9 @@ class WindowReport:
     inputs: list[Check] = field(default_factory=list)
     """Input drift: the domain classifier and the text descriptors."""
     latency: Latency = field(default_factory=lambda: Latency(0))
+    """Latency percentiles of the window's replies."""
     coverage: Coverage | None = None
+    """The window's inputs the held-out set does not cover."""
 
     @property
     def drift(self) -> bool:
@@ -137,15 +141,23 @@ class MonitorReport:
     """The monitor's report over a log file."""
 
     logs: str
+    """The log file."""
     reference: str
+    """The training data."""
     heldout: str | None
+    """The held-out set, when given."""
     window: str
+    """The window spec, e.g. ``1d``."""
     alpha: float
     """The false-alarm level of each window's drift flag (and, separately, of its health flag)."""
     records: int
+    """Well-formed log lines."""
     malformed: list[MalformedLine]
+    """Lines that could not be used, in file order."""
     windows: list[WindowReport]
+    """The windows, oldest first."""
     embeddings: bool = False
+    """True when the domain classifier ran on sentence embeddings."""
 
     @property
     def drift(self) -> bool:
