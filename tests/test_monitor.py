@@ -170,3 +170,11 @@ def test_embeddings_classifier_flags_the_new_topic(week):
     classifier = [next(c for c in w.inputs if c.name == "domain_classifier") for w in report.windows]
     assert "MiniLM" in classifier[0].test
     assert classifier[2].flagged and not classifier[0].flagged
+
+
+def test_text_format_names_each_window_and_the_verdict(week, capsys):
+    code = main(["monitor", str(week), "--reference", str(TRIAGE / "train.jsonl"), "--heldout", str(TRIAGE / "heldout.jsonl")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "[2026-11-24] 155 records HEALTH" in out and "[2026-11-25] 125 records DRIFT" in out
+    assert "!! schema_failures" in out and out.strip().endswith("DRIFT; health checks beyond threshold")

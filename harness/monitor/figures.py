@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import InputError
 from harness.monitor.records import MonitorReport
+
+if TYPE_CHECKING:
+    from harness.monitor.run import MonitorOptions
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,8 @@ def figures_of(report: MonitorReport) -> MonitorFigures:
     return figures_from_json(report.to_dict())
 
 
-def monitor_figures(options: Any) -> MonitorFigures:
-    """Run the monitor (``options`` is a :class:`~harness.monitor.run.MonitorOptions`) and return its figures."""
+def monitor_figures(options: MonitorOptions) -> MonitorFigures:
+    """Run the monitor and return its figures (what the run history stores)."""
     from harness.monitor.run import run_monitor
 
     return figures_of(run_monitor(options))

@@ -1,4 +1,8 @@
-"""Time windows: ``30m``, ``6h``, ``1d``, ``1w`` or ``all``, aligned to multiples of their width (UTC)."""
+"""Time windows: ``30m``, ``6h``, ``1d``, ``1w`` or ``all``, aligned to multiples of their width (UTC).
+
+Alignment is to the Unix epoch: days start at 00:00 UTC, and ``1w`` windows start on
+Thursdays (1970-01-01 was one).
+"""
 
 from __future__ import annotations
 
