@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
-from harness.monitor import MonitorOptions, figures_of, load_figures, run_monitor
+from harness.monitor import MonitorFigures, MonitorOptions, figures_of, load_figures, run_monitor
 from harness.monitor.logs import read_logs
 from harness.monitor.windows import split_windows
 
@@ -130,6 +130,7 @@ def test_figures_are_a_typed_record_that_round_trips_through_the_json(week, tmp_
     saved = tmp_path / "monitor.json"
     saved.write_text(json.dumps(report.to_dict()))
     assert load_figures(saved) == figures
+    assert MonitorFigures.from_dict(json.loads(json.dumps(figures.to_dict()))) == figures
     assert [w.drift for w in figures.windows] == [False, False, True]
     assert figures.windows[1].schema_failure_rate == pytest.approx(47 / 155, abs=0.01)
     assert set(figures.windows[0].field_p) == {"category", "priority", "needs_human"}

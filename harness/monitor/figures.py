@@ -62,7 +62,14 @@ class MonitorFigures:
     windows: tuple[WindowFigures, ...]
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data, for the history store."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MonitorFigures:
+        """The figures back from :meth:`to_dict`'s data."""
+        windows = tuple(WindowFigures(**w) for w in data["windows"])
+        return cls(**{**data, "windows": windows})
 
 
 def figures_of(report: MonitorReport) -> MonitorFigures:
