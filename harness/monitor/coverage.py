@@ -53,9 +53,11 @@ class CoverageModel:
         return similarity.max(axis=1)
 
     def nearest(self, texts: Sequence[str]) -> np.ndarray:
-        """Each text's cosine similarity to its nearest held-out input."""
-        vectorizer = self._vectorizer(texts)
-        return _nearest(vectorizer.transform(texts), vectorizer.transform(self.target))
+        """Each text's cosine similarity to its nearest held-out input (each distinct text computed once)."""
+        distinct = list(dict.fromkeys(texts))
+        vectorizer = self._vectorizer(distinct)
+        similarity = dict(zip(distinct, _nearest(vectorizer.transform(distinct), vectorizer.transform(self.target)), strict=True))
+        return np.array([similarity[t] for t in texts])
 
     def coverage(self, records: Sequence[LogRecord], max_clusters: int = 5) -> Coverage:
         """The window's uncovered inputs, clustered, the ``max_clusters`` largest clusters kept."""
