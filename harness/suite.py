@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.backends import make_backend
 from harness.evalconfig import EvalConfig, load_eval_config
+from harness.gate.decision import Decision, GateCheck, render_check
 from harness.records import CaseResult
 from harness.runner import EvalOptions, run_eval
 
@@ -42,7 +43,7 @@ class SuiteSession:
         self.options = options
         self.backends: dict[tuple[str, str], Any] = {}
         self.runs: dict[tuple[Any, ...], list[CaseResult]] = {}
-        self.decisions: dict[str, dict[str, Any]] = {}
+        self.decisions: dict[str, Decision] = {}
         self.configs: dict[str, EvalConfig] = {}
 
     def config_for(self, test_path: Path) -> EvalConfig:
@@ -93,7 +94,7 @@ class SuiteSession:
             variants[name] = dataclasses.replace(variant, adapter=str(chosen)) if chosen else variant
         return dataclasses.replace(config, variants=variants)
 
-    def decision(self, config: EvalConfig) -> dict[str, Any]:
+    def decision(self, config: EvalConfig) -> Decision:
         """The gate decision for the task's candidate (``--candidate``, else the task's current adapter)."""
         from harness.gate.run import gate_decision
         from harness.registry import current
@@ -103,7 +104,6 @@ class SuiteSession:
             candidate = self.candidate_for(config.task) or current(config.task)
             self.decisions[key] = gate_decision(candidate, config.source or "harness.yaml", self.eval_options(),
                                                 backend=self.backend(config))
-            self.decisions[key]["candidate_path"] = str(candidate)
         return self.decisions[key]
 
 
@@ -114,17 +114,12 @@ def _nearest(test_path: Path) -> Path:
     raise FileNotFoundError(f"no harness.yaml above {test_path}; pass --harness-config")
 
 
-def explain(check: dict[str, Any], worst: list[CaseResult] | None = None) -> str:
-    """A failed check as a short report: metric, values per variant, delta with CI, p, n, threshold, worst cases."""
-    lines = [f"{check['name']}: {check['verdict'].upper()} - {check['explanation']}"]
-    if check.get("observed"):
+def explain(check: GateCheck, worst: list[CaseResult] | None = None) -> str:
+    """A failed check as a short report: the check's line, values per variant, worst cases."""
+    lines = [render_check(check)]
+    if check.observed:
         lines.append("  observed: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                                                for k, v in check["observed"].items()))
-    if check.get("delta") is not None:
-        low, high = check["interval"] or (None, None)
-        lines.append(f"  delta {check['delta']:+.3f}, CI [{low:+.3f}, {high:+.3f}], "
-                     f"p {check['p_value'] if check['p_value'] is None else round(check['p_value'], 4)}, "
-                     f"n {check['n']}, threshold {check['threshold']}")
+                                                for k, v in check.observed.items()))
     for result in worst or []:
         lines.append(f"  case {result.case.id}: input {result.case.user_text[:80]!r}")
         lines.append(f"    expected {str(result.case.reference)[:80]!r}")
@@ -139,7 +134,7 @@ class Gate:
         self.session, self.config, self.node = session, config, node
 
     @property
-    def decision(self) -> dict[str, Any]:
+    def decision(self) -> Decision:
         """The candidate's decision (computed once per session); a missing candidate fails the test clearly."""
         import pytest
 
@@ -150,25 +145,24 @@ class Gate:
         except InputError as exc:
             pytest.fail(str(exc.message), pytrace=False)
 
-    def check(self, name: str) -> dict[str, Any]:
+    def check(self, name: str) -> GateCheck:
         """The check whose name starts with ``name``; fails the test (listing the checks) if there is none."""
         import pytest
 
-        checks = self.decision["checks"]
-        found = [c for c in checks if c["name"].startswith(name)]
-        if not found:
-            pytest.fail(f"no gate check {name!r}; checks: {', '.join(c['name'] for c in checks)}", pytrace=False)
-        return found[0]
+        found = self.decision.check(name)
+        if found is None:
+            pytest.fail(f"no gate check {name!r}; checks: {', '.join(c.name for c in self.decision.checks)}", pytrace=False)
+        return found
 
-    def require(self, name: str) -> dict[str, Any]:
+    def require(self, name: str) -> GateCheck:
         """Assert that the check passed; record its figures as user_properties either way."""
         import pytest
 
         check = self.check(name)
         for key in ("verdict", "delta", "interval", "p_value", "n", "threshold"):
-            self.node.user_properties.append((f"{check['name']}:{key}", check.get(key)))
-        if check["verdict"] != "pass":
-            worst = self.worst_cases() if check["name"].startswith("beats ") else None  # the task's cases explain these
+            self.node.user_properties.append((f"{check.name}:{key}", getattr(check, key)))
+        if check.verdict != "pass":
+            worst = self.worst_cases() if check.name.startswith("beats ") else None  # the task's cases explain these
             pytest.fail(explain(check, worst), pytrace=False)
         return check
 
@@ -192,16 +186,18 @@ def write_session(session: SuiteSession) -> list[str]:
     import json
 
     from harness.fileio import atomic_write_json
+    from harness.gate.store import write_decision
     from harness.summary import variant_summary
 
     lines = [f"harness: {session.model_loads} model load(s) this session"]
     for results in session.runs.values():
         lines += variant_summary(results).to_string().splitlines()
     for source, decision in session.decisions.items():
-        if decision.get("run"):
-            atomic_write_json(Path(decision["run"]) / "decision.json", decision)
-        atomic_write_json(Path(decision["candidate_path"]) / "decision.json", decision)  # what `registry promote` reads
-        verdicts = ", ".join(f"{c['name']}: {c['verdict']}" for c in decision["checks"])
-        lines.append(f"gate {decision['task']} ({decision['candidate']}): {decision['verdict'].upper()} [{verdicts}]")
-        lines.append(f"  decision: {Path(decision['run']) / 'decision.json' if decision.get('run') else json.dumps(source)}")
+        if decision.run:
+            atomic_write_json(Path(decision.run) / "decision.json", decision.to_dict())
+        if decision.candidate_path:
+            write_decision(decision, Path(decision.candidate_path))  # what `registry promote` reads
+        verdicts = ", ".join(f"{c.name}: {c.verdict}" for c in decision.checks)
+        lines.append(f"gate {decision.task} ({decision.candidate}): {decision.verdict.upper()} [{verdicts}]")
+        lines.append(f"  decision: {Path(decision.run) / 'decision.json' if decision.run else json.dumps(source)}")
     return lines
