@@ -91,7 +91,7 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
             cache.close()
     by_id = {case.id: case for case in cases}
     results = [CaseResult(by_id[g.case_id], g) for g in generations]
-    score_results(results, build_scorers(config.scoring, Path(config.source).parent if config.source else Path(".")))
+    score_results(results, build_scorers(config.scoring))
     manifest = build_manifest(config, options, backend, variants, len(cases))
     return Run(write_run(options.runs_dir, manifest, results), results, manifest)
 

@@ -168,10 +168,9 @@ class Gate:
 
     def worst_cases(self, count: int = 3) -> list[CaseResult]:
         """The candidate's worst results on the primary per-case metric (or any wrong answers)."""
-        from harness.gate.rules import gate_rules
+        from harness.gate.run import load_gate
 
-        rules = gate_rules(self.config.gate, self.config.variants, self.config.scoring,
-                           Path(self.config.source or ".").parent)
+        rules = self.config.rules or load_gate(self.config.source or "harness.yaml")[1]
         results = [r for r in self.session.run(self.config, [rules.candidate]) if r.generation.sample == 0]
 
         def badness(result: CaseResult) -> float:

@@ -93,15 +93,15 @@ def test_decision_accepts_only_when_every_check_passes():
 
 
 def test_gate_rules_validation():
-    from harness.evalconfig import VariantSpec
+    from harness.gate.rules import GateSection
 
-    variants = {"prompt": VariantSpec("prompt", "prompt"), "ft": VariantSpec("ft", "adapter", adapter="x")}
-    rules = gate_rules({}, variants, {"fields": ["a"]}, __import__("pathlib").Path("."))
+    kinds = {"prompt": "prompt", "ft": "adapter"}
+    rules = gate_rules(GateSection(), kinds, ("a",))
     assert rules.candidate == "ft" and rules.baselines == ("prompt",) and rules.fields == ("a",)
-    with pytest.raises(ConfigError, match="unknown key gate.bogus"):
-        gate_rules({"bogus": 1}, variants, {}, __import__("pathlib").Path("."))
     with pytest.raises(ConfigError, match="must name an adapter variant; adapter variants: ft"):
-        gate_rules({"candidate": "prompt"}, variants, {}, __import__("pathlib").Path("."))
+        gate_rules(GateSection(candidate="prompt"), kinds)
+    with pytest.raises(ConfigError, match="no scorer emits metric 'bogus'"):
+        gate_rules(GateSection(primary="bogus"), kinds, metrics={"ok"})
 
 
 GATE_CONFIG = """\

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from harness.backends import Backend, make_backend
 from harness.cache import GenerationCache
 from harness.cases import load_cases
 from harness.data import leakage, load_examples
-from harness.errors import HarnessError, InputError
+from harness.errors import ConfigError, HarnessError, InputError
 from harness.evalconfig import EvalConfig, VariantSpec, load_eval_config
 from harness.fileio import sha256_file
 from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check, regression_check
@@ -31,15 +32,24 @@ from harness.metrics import by_variant, metric_values, variant_metrics
 from harness.models.cache import cache_dir
 from harness.records import Case, Example
 from harness.runner import EvalOptions, run_eval
+from harness.scoring import ScoringSection
 
 log = logging.getLogger(__name__)
 
 
 def load_gate(config_path: str | Path) -> tuple[EvalConfig, GateRules]:
-    """The eval config and its validated gate rules."""
+    """The eval config and its gate rules.
+
+    Raises:
+        ConfigError: the config is invalid or its variants allow no gate (no adapter variant).
+    """
     config = load_eval_config(config_path)
-    base = Path(config_path).resolve().parent
-    return config, gate_rules(config.gate, config.variants, config.scoring, base, str(config_path))
+    return config, config.rules or gate_rules(config.gate, {n: v.kind for n, v in config.variants.items()},
+                                              config.scoring.fields, complain=_complain(str(config_path)))
+
+
+def _complain(path: str) -> Callable[[str, str], ConfigError]:
+    return lambda key, message: ConfigError(message, path=path)
 
 
 def run_gate(candidate: str | Path, config_path: str | Path, options: EvalOptions | None = None) -> Decision:
@@ -165,14 +175,14 @@ def _leakage_check(config: EvalConfig, manifest: dict[str, Any]) -> GateCheck:
     leaks = leakage(held, load_examples(dataset))
     if leaks:
         return GateCheck("held-out leakage", "fail", f"{len(leaks)} held-out cases leak from training data, e.g. {leaks[0]}",
-                     n=len(held))
+                         n=len(held))
     return GateCheck("held-out leakage", "pass", f"none of {len(held)} held-out cases is in the candidate's training data",
                  n=len(held))
 
 
 def _general_check(config: EvalConfig, rules: GateRules, backend: Any, options: EvalOptions) -> GateCheck:
     variants = {"base": VariantSpec("base", "prompt"), rules.candidate: config.variants[rules.candidate]}
-    general = dataclasses.replace(config, task="general", cases=rules.general_items, variants=variants, scoring={},
+    general = dataclasses.replace(config, task="general", cases=rules.general_items, variants=variants, scoring=ScoringSection(),
                                   decoding=dataclasses.replace(config.decoding, max_new_tokens=rules.general_max_new_tokens))
     run = run_eval(general, dataclasses.replace(options, variants=None), backend=backend)
     results = by_variant(run.results)
