@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.backends import Backend, make_backend
+from harness.backends import AdapterBackend, Backend, make_backend
 from harness.cache import GenerationCache
 from harness.cases import load_cases
 from harness.errors import ConfigError
@@ -76,11 +76,10 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
     backend = backend or make_backend(config)
     for variant in variants:
         if variant.adapter is not None:
-            if not hasattr(backend, "add_adapter"):
+            if not isinstance(backend, AdapterBackend):
                 raise ConfigError(f"variant {variant.spec.name!r} needs an adapter, which the {backend.kind} backend cannot "
                                   "attach; serve the adapter as its own model on the server instead", path=config.source)
-            folder = resolve_adapter(variant.spec.adapter or "")
-            backend.add_adapter(variant.adapter, folder, lazy=True)  # type: ignore[attr-defined]
+            backend.add_adapter(variant.adapter, resolve_adapter(variant.spec.adapter or ""), lazy=True)
     requests = [r for v in variants for r in v.requests(cases, options.repeats)]
     cache = None if options.cache_mode == "off" else GenerationCache(options.cache_path or cache_dir() / "generations.sqlite")
     try:

@@ -137,7 +137,7 @@ def _scalar(source: ConfigSource, key: str, value: Any, spec: Any) -> Any:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         value = float(value) if ok else value
     elif kind.startswith("list"):
-        ok = value == "all-linear" or (isinstance(value, list) and value and all(isinstance(v, str) for v in value))
+        ok = value == "all-linear" or (isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value))
     else:
         ok = isinstance(value, str) or (value is None and "None" in kind)
     if not ok:

@@ -9,6 +9,7 @@ interval, the p-value where one applies, n, and one line a human understands.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,10 +54,10 @@ def primary_check(baseline: str, results: dict[str, list[CaseResult]], rules: Ga
         pairs = [(x, y) for x, y in zip(b, c, strict=True) if x is not None and y is not None]
         if len(pairs) < rules.min_cases:
             return GateCheck(name, "inconclusive", f"only {len(pairs)} cases scored on {rules.primary}", n=len(pairs))
-        bs, cs = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        bs, cs = [p[0] for p in pairs], [p[1] for p in pairs]
         result = paired_bootstrap(bs, cs, n_resamples=rules.n_resamples, confidence=rules.confidence, seed=seed)
-        binary = set(np.unique(np.concatenate([bs, cs]))) <= {0.0, 1.0}
-        p_value = mcnemar_exact(bs, cs) if binary else None
+        binary = set(bs + cs) <= {0.0, 1.0}
+        p_value = mcnemar_exact([x > 0.5 for x in bs], [x > 0.5 for x in cs]) if binary else None
     observed = {"candidate": result.delta + _baseline_value(base, rules), baseline: _baseline_value(base, rules)}
     common = dict(observed=observed, threshold=rules.margin, delta=result.delta, interval=(result.low, result.high),
                   p_value=p_value, n=result.n)
@@ -117,8 +118,8 @@ def regression_check(name: str, base: Sequence[float], cand: Sequence[float], to
     worst, best = (sign * result.low / scale, sign * result.high / scale) if sign > 0 else (
         sign * result.high / scale, sign * result.low / scale)
     observed = {"base": float(np.mean(base)), "candidate": float(np.mean(cand))}
-    common = dict(observed=observed, threshold=tolerance, delta=result.delta, interval=(result.low, result.high),
-                  n=result.n)
+    common: dict[str, Any] = dict(observed=observed, threshold=tolerance, delta=result.delta,
+                                  interval=(result.low, result.high), n=result.n)
     unit = " (relative)" if relative_to else ""
     if worst >= -tolerance:
         return GateCheck(name, "pass", f"worst plausible change {worst:+.3f}{unit} within tolerance {tolerance:.3f}", **common)

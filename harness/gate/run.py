@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.adapters import AdapterHasNoEffect, check_adapter_folder
-from harness.backends import Backend, make_backend
+from harness.backends import AdapterBackend, Backend, make_backend
 from harness.cache import GenerationCache
 from harness.cases import load_cases
 from harness.data import leakage, load_examples
@@ -180,9 +180,10 @@ def _leakage_check(config: EvalConfig, manifest: dict[str, Any]) -> GateCheck:
                  n=len(held))
 
 
-def _general_check(config: EvalConfig, rules: GateRules, backend: Any, options: EvalOptions) -> GateCheck:
+def _general_check(config: EvalConfig, rules: GateRules, backend: Backend, options: EvalOptions) -> GateCheck:
     variants = {"base": VariantSpec("base", "prompt"), rules.candidate: config.variants[rules.candidate]}
-    general = dataclasses.replace(config, task="general", cases=rules.general_items, variants=variants, scoring=ScoringSection(),
+    general = dataclasses.replace(config, task="general", cases=rules.general_items or "", variants=variants,
+                                  scoring=ScoringSection(),
                                   decoding=dataclasses.replace(config.decoding, max_new_tokens=rules.general_max_new_tokens))
     run = run_eval(general, dataclasses.replace(options, variants=None), backend=backend)
     results = by_variant(run.results)
@@ -192,8 +193,8 @@ def _general_check(config: EvalConfig, rules: GateRules, backend: Any, options: 
                             rules.general_tolerance, rules)
 
 
-def _forgetting_check(rules: GateRules, backend: Any, options: EvalOptions) -> GateCheck:
-    if not hasattr(backend, "token_losses"):
+def _forgetting_check(rules: GateRules, backend: Backend, options: EvalOptions) -> GateCheck:
+    if not isinstance(backend, AdapterBackend):
         return GateCheck("forgetting (token loss)", "inconclusive", "needs the local backend to read token losses")
     texts = [json.loads(line)["text"] for line in Path(rules.forgetting_text or "").read_text().splitlines() if line.strip()]
     if options.cache_mode == "use":

@@ -78,6 +78,7 @@ class FieldScorer:
         if generation.text is None:
             return unscored(self.metrics, f"generation failed: {generation.error}")
         reference = parse_strict(case.reference or "")
+        assert isinstance(reference, dict)  # applies() admits only JSON-object references
         output = parse_strict(generation.text)
         output = output if isinstance(output, dict) else {}
         values = [float(name in output and output[name] == reference.get(name)) for name in self.fields]
