@@ -19,13 +19,13 @@ to the config file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from harness.configfields import parse_section, parse_value
 from harness.configfile import ConfigSource, check_keys, read_yaml, relative_path
-from harness.errors import ConfigError
+from harness.errors import ConfigError, InputError
 from harness.gate.rules import GateRules, GateSection, gate_rules
 from harness.records import Decoding
 from harness.scoring import ScoringSection, scorer_metrics
@@ -181,3 +181,18 @@ def _few_shot(source: ConfigSource, key: str, turns: Any) -> tuple[tuple[str, st
     if not isinstance(turns, list) or not all(isinstance(t, dict) and set(t) == {"user", "assistant"} for t in turns):
         raise source.error(f"{key}.few_shot", f"{key}.few_shot must be a list of {{user: ..., assistant: ...}}")
     return tuple((str(t["user"]), str(t["assistant"])) for t in turns)
+
+
+def with_adapters(config: EvalConfig, folders: dict[str, str | Path]) -> EvalConfig:
+    """The config with adapter variants pointed at other folders (``--adapter``, ``--candidate``, the gate's candidate).
+
+    Raises:
+        InputError: a name is not an adapter variant (the message lists the adapter variants).
+    """
+    adapters = [n for n, v in config.variants.items() if v.kind == "adapter"]
+    unknown = [name for name in folders if name not in adapters]
+    if unknown:
+        raise InputError(f"{unknown[0]!r} is not an adapter variant; adapter variants: {', '.join(adapters) or 'none'}",
+                         path=config.source, code="bad-option")
+    return replace(config, variants={name: replace(spec, adapter=str(Path(folders[name]).resolve())) if name in folders
+                                     else spec for name, spec in config.variants.items()})

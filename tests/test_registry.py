@@ -128,5 +128,5 @@ def test_a_schema_1_accept_does_not_promote_it_binds_no_adapter_config(tmp_path)
 def test_one_rendering_of_a_check():
     check = GateCheck("beats rag on f1", "fail", "not better", delta=-0.1, interval=(-0.2, 0.0), p_value=0.5, n=60,
                       threshold=0.0)
-    assert render_check(check) == ("beats rag on f1: FAIL (n 60, delta -0.100 [-0.200, +0.000], p 0.5, threshold 0)"
+    assert render_check(check) == ("beats rag on f1: FAIL (n 60, delta -0.100, CI [-0.200, +0.000], p 0.5, threshold 0)"
                                    " - not better")

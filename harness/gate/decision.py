@@ -175,12 +175,17 @@ def check_cells(check: GateCheck) -> tuple[str, str, str, str, str, str]:
 
 
 def render_check(check: GateCheck) -> str:
-    """A check as one line: ``name: VERDICT (n 120, delta +0.050 [+0.010, +0.090], p 0.02) - explanation``."""
-    name, verdict, n, delta, p, explanation = check_cells(check)
-    figures = ", ".join(f"{label} {value}" for label, value in (("n", n), ("delta", delta), ("p", p)) if value)
-    if check.threshold is not None:
-        figures += f"{', ' if figures else ''}threshold {check.threshold:g}"
-    return f"{name}: {verdict.upper()}{f' ({figures})' if figures else ''} - {explanation}"
+    """A check as one line: ``name: VERDICT (n 120, delta +0.050, CI [+0.010, +0.090], p 0.02, threshold 0) - why``."""
+    name, verdict, n, _, p, explanation = check_cells(check)
+    figures = [f"n {n}"] if n else []
+    if check.delta is not None:
+        figures.append(f"delta {check.delta:+.3f}")
+    if check.interval:
+        figures.append(f"CI [{check.interval[0]:+.3f}, {check.interval[1]:+.3f}]")
+    figures += [f"p {p}"] if p else []
+    figures += [f"threshold {check.threshold:g}"] if check.threshold is not None else []
+    shown = f" ({', '.join(figures)})" if figures else ""
+    return f"{name}: {verdict.upper()}{shown} - {explanation}"
 
 
 def decision_table(decision: Decision) -> str:

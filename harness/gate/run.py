@@ -22,7 +22,7 @@ from harness.cache import GenerationCache
 from harness.cases import load_cases
 from harness.data import leakage, load_examples
 from harness.errors import ConfigError, HarnessError, InputError
-from harness.evalconfig import EvalConfig, VariantSpec, load_eval_config
+from harness.evalconfig import EvalConfig, VariantSpec, load_eval_config, with_adapters
 from harness.fileio import sha256_file
 from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check, regression_check
 from harness.gate.decision import Decision, GateCheck
@@ -95,8 +95,7 @@ def gate_decision(candidate: str | Path, config_path: str | Path, options: EvalO
     if manifest.get("task") not in (None, config.task):
         raise InputError(f"candidate was trained for task {manifest['task']!r}, the config gates {config.task!r}",
                          path=str(candidate), code="task-mismatch")
-    config = dataclasses.replace(config, variants={**config.variants, rules.candidate: dataclasses.replace(
-        config.variants[rules.candidate], adapter=str(candidate.resolve()))})
+    config = with_adapters(config, {rules.candidate: candidate})
     data = manifest.get("data") or {}
     inputs = hash_inputs(candidate, config.source, config.cases, data.get("dataset"), data.get("dataset_sha256"))
     checks, run_path, variants = _checks(config, rules, manifest, options or EvalOptions(), backend)
