@@ -18,7 +18,6 @@ from typing import Any
 
 from harness.adapters import AdapterHasNoEffect, check_adapter_folder
 from harness.backends import AdapterBackend, Backend, make_backend
-from harness.cache import GenerationCache
 from harness.cases import load_cases
 from harness.data import leakage, load_examples
 from harness.errors import ConfigError, HarnessError, InputError
@@ -29,9 +28,8 @@ from harness.gate.decision import Decision, GateCheck
 from harness.gate.rules import GateRules, gate_rules
 from harness.gate.store import hash_inputs, write_decision
 from harness.metrics import by_variant, metric_values, variant_metrics
-from harness.models.cache import cache_dir
 from harness.records import Case, Example
-from harness.runner import EvalOptions, run_eval
+from harness.runner import EvalOptions, open_cache, run_eval
 from harness.scoring import ScoringSection
 
 log = logging.getLogger(__name__)
@@ -196,14 +194,11 @@ def _forgetting_check(rules: GateRules, backend: Backend, options: EvalOptions) 
     if not isinstance(backend, AdapterBackend):
         return GateCheck("forgetting (token loss)", "inconclusive", "needs the local backend to read token losses")
     texts = [json.loads(line)["text"] for line in Path(rules.forgetting_text or "").read_text().splitlines() if line.strip()]
-    if options.cache_mode == "use":
-        cache = GenerationCache(options.cache_path or cache_dir() / "generations.sqlite")
-        try:
+    with open_cache(options) as cache:
+        if cache is not None and options.cache_mode == "use":
             base, cand = cache.losses(backend, texts, None), cache.losses(backend, texts, rules.candidate)
-        finally:
-            cache.close()
-    else:
-        base, cand = backend.token_losses(texts, None), backend.token_losses(texts, rules.candidate)
+        else:
+            base, cand = backend.token_losses(texts, None), backend.token_losses(texts, rules.candidate)
     mean = sum(base) / len(base)
     return regression_check("forgetting (token loss)", base, cand, rules.forgetting_tolerance, rules,
                             higher_is_better=False, relative_to=mean)

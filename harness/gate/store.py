@@ -13,6 +13,7 @@ import json
 import logging
 from pathlib import Path
 
+from harness.cases import split_sha256
 from harness.errors import InputError
 from harness.fileio import atomic_write_json, sha256_file
 from harness.gate.decision import Decision, InputHashes
@@ -57,12 +58,11 @@ def hash_inputs(candidate: Path, config: str | None, cases: str, training_datase
     ``training_dataset_sha256`` is the hash the manifest recorded at training time (the leakage
     check compares the file against it).
     """
-    split = Path(cases).parent / "split.json"
     return InputHashes(
         candidate_adapter_sha256=sha256_file(candidate / "adapter_model.safetensors"),
         candidate_adapter_config_sha256=sha256_file(candidate / "adapter_config.json"),
         candidate_manifest_sha256=sha256_file(candidate / "manifest.json"),
-        cases=cases, cases_sha256=sha256_file(cases), split_sha256=sha256_file(split) if split.exists() else None,
+        cases=cases, cases_sha256=sha256_file(cases), split_sha256=split_sha256(cases),
         config=config, config_sha256=sha256_file(config) if config else None,
         training_dataset=training_dataset, training_dataset_sha256=training_dataset_sha256,
     )
