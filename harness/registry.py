@@ -20,16 +20,14 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 from harness.errors import HarnessError, InputError
-from harness.fileio import atomic_write_json
 from harness.gate.store import LATEST, changed_inputs, load_decision
+from harness.registry_index import INDEX, Deployment, TaskEntry, load_index, save_index
 
 log = logging.getLogger(__name__)
 
 REGISTRY_ENV = "HARNESS_REGISTRY"
-INDEX = "registry.json"
 CURRENT_PREFIX = "current:"
 
 
@@ -39,72 +37,9 @@ class NotAccepted(HarnessError, PermissionError):
     code = "not-accepted"
 
 
-@dataclasses.dataclass
-class Deployment:
-    """What serves a task (or served it, in ``history``)."""
-
-    id: str
-    """The candidate folder's name under the registry root."""
-    promoted_at: str | None = None
-    forced: bool = False
-    """Promoted with ``--force`` (without a verified accept)."""
-    kind: str = "adapter"
-    """What ``id`` names: ``adapter`` (a candidate folder) today."""
-
-    @classmethod
-    def from_json(cls, data: Any) -> Deployment:
-        """A history item: a bare id (older registries) or a deployment object."""
-        if isinstance(data, str):
-            return cls(data)
-        return cls(str(data["id"]), data.get("promoted_at"), bool(data.get("forced", False)), data.get("kind", "adapter"))
-
-
-@dataclasses.dataclass
-class TaskEntry:
-    """One task's current deployment and the ones before it (newest last)."""
-
-    current: Deployment | None
-    history: list[Deployment] = dataclasses.field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        """The entry as ``registry.json`` holds it (the current deployment's fields flat, for older readers)."""
-        flat = dataclasses.asdict(self.current) if self.current else {"id": None}
-        flat["current"] = flat.pop("id")
-        return {**flat, "history": [dataclasses.asdict(d) for d in self.history]}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TaskEntry:
-        """Read an entry written by :meth:`to_json` or by older versions."""
-        current = data.get("current")
-        deployment = Deployment.from_json({**data, "id": current}) if current else None
-        return cls(deployment, [Deployment.from_json(item) for item in data.get("history") or []])
-
-
 def registry_root(root: str | Path | None = None) -> Path:
     """The registry folder: ``root``, else ``$HARNESS_REGISTRY``, else ``./candidates``."""
     return Path(root or os.environ.get(REGISTRY_ENV) or "candidates")
-
-
-def load_index(root: Path) -> dict[str, TaskEntry]:
-    """Every task's entry from ``registry.json`` (none when there is no file).
-
-    Raises:
-        InputError: the file is damaged (the message names it and how to recover).
-    """
-    path = root / INDEX
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {str(task): TaskEntry.from_json(entry) for task, entry in data["tasks"].items()}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"damaged registry index ({type(exc).__name__}: {exc}); restore it from a backup, or delete it "
-                         "and promote each task's adapter again with `harness registry promote`", path=str(path),
-                         code="bad-registry") from None
-
-
-def _save_index(root: Path, index: dict[str, TaskEntry]) -> None:
-    atomic_write_json(root / INDEX, {"tasks": {task: entry.to_json() for task, entry in index.items()}})
 
 
 @dataclasses.dataclass
@@ -202,7 +137,7 @@ def promote(candidate: str | Path, root: str | Path | None = None, *, force: boo
     if entry.current and entry.current.id != folder.name:
         entry.history.append(entry.current)
     entry.current = Deployment(folder.name, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), forced=force)
-    _save_index(root, index)
+    save_index(root, index)
     return entry
 
 
@@ -218,5 +153,9 @@ def rollback(task: str, root: str | Path | None = None) -> TaskEntry:
     if not entry or not entry.history:
         raise InputError(f"task {task!r} has no previous adapter to roll back to", code="no-history")
     entry.current = dataclasses.replace(entry.history.pop(), promoted_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    _save_index(root, index)
+    save_index(root, index)
     return entry
+
+
+__all__ = ["INDEX", "CandidateInfo", "Deployment", "NotAccepted", "TaskEntry", "candidates", "check_promotable", "current",
+           "load_index", "promote", "registry_root", "resolve_adapter", "rollback"]

@@ -63,7 +63,7 @@ def hash_inputs(candidate: Path, config: str | None, cases: str, training_datase
         candidate_adapter_config_sha256=sha256_file(candidate / "adapter_config.json"),
         candidate_manifest_sha256=sha256_file(candidate / "manifest.json"),
         cases=cases, cases_sha256=sha256_file(cases), split_sha256=split_sha256(cases),
-        config=config, config_sha256=sha256_file(config) if config else None,
+        config=str(Path(config).resolve()) if config else None, config_sha256=sha256_file(config) if config else None,
         training_dataset=training_dataset, training_dataset_sha256=training_dataset_sha256,
     )
 
