@@ -150,7 +150,7 @@ def test_an_error_during_evaluation_is_inconclusive_not_an_accept(gate_project, 
 
 def test_leakage_check_fails_closed_on_missing_or_changed_training_data(gate_project):
     from harness.evalconfig import load_eval_config
-    from harness.gate.run import _leakage_check
+    from harness.gate.probes import leakage_check as _leakage_check
 
     project, candidate = gate_project
     config = load_eval_config(project / "harness.yaml")

@@ -17,20 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from harness.adapters import AdapterHasNoEffect, check_adapter_folder
-from harness.backends import AdapterBackend, Backend, make_backend
-from harness.cases import load_cases
-from harness.data import leakage, load_examples
+from harness.backends import Backend, make_backend
 from harness.errors import ConfigError, HarnessError, InputError
-from harness.evalconfig import EvalConfig, VariantSpec, load_eval_config, with_adapters
-from harness.fileio import sha256_file
-from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check, regression_check
+from harness.evalconfig import EvalConfig, load_eval_config, with_adapters
+from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check
 from harness.gate.decision import Decision, GateCheck
+from harness.gate.probes import forgetting_check, general_check, leakage_check
 from harness.gate.rules import GateRules, gate_rules
 from harness.gate.store import hash_inputs, write_decision
-from harness.metrics import by_variant, metric_values, variant_metrics
-from harness.records import Case, Example
-from harness.runner import EvalOptions, open_cache, run_eval
-from harness.scoring import ScoringSection
+from harness.metrics import by_variant, variant_metrics
+from harness.runner import EvalOptions, run_eval
 
 log = logging.getLogger(__name__)
 
@@ -147,58 +143,10 @@ def _evaluate(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], op
         checks += [floor_check(metric, floor, results[rules.candidate]) for metric, floor in rules.floors.items()]
     else:
         checks.append(GateCheck("comparisons", "inconclusive", "skipped: the data check did not pass"))
-    checks.append(_leakage_check(config, manifest))
+    checks.append(leakage_check(config, manifest))
     if rules.general_items:
-        checks.append(_general_check(config, rules, backend, options))
+        checks.append(general_check(config, rules, backend, options))
     if rules.forgetting_text:
-        checks.append(_forgetting_check(rules, backend, options))
+        checks.append(forgetting_check(rules, backend, options))
     checks.append(judge_check(rules))
     return checks, run.path, variant_metrics(run.results, rules.fields)
-
-
-def _as_examples(cases: list[Case]) -> list[Example]:
-    return [Example(tuple(c.messages) + ({"role": "assistant", "content": c.reference or ""},),
-                    c.metadata.get("source", c.id), i) for i, c in enumerate(cases, 1)]
-
-
-def _leakage_check(config: EvalConfig, manifest: dict[str, Any]) -> GateCheck:
-    data = manifest.get("data") or {}
-    dataset, expected = data.get("dataset"), data.get("dataset_sha256")
-    if not dataset or not Path(dataset).exists():
-        return GateCheck("held-out leakage", "inconclusive", f"the candidate's training data {dataset!r} is not available")
-    if sha256_file(dataset) != expected:
-        return GateCheck("held-out leakage", "inconclusive", f"{dataset} changed since training (sha256 mismatch)")
-    held = _as_examples(load_cases(config.cases, config.task))
-    leaks = leakage(held, load_examples(dataset))
-    if leaks:
-        return GateCheck("held-out leakage", "fail", f"{len(leaks)} held-out cases leak from training data, e.g. {leaks[0]}",
-                         n=len(held))
-    return GateCheck("held-out leakage", "pass", f"none of {len(held)} held-out cases is in the candidate's training data",
-                 n=len(held))
-
-
-def _general_check(config: EvalConfig, rules: GateRules, backend: Backend, options: EvalOptions) -> GateCheck:
-    variants = {"base": VariantSpec("base", "prompt"), rules.candidate: config.variants[rules.candidate]}
-    general = dataclasses.replace(config, task="general", cases=rules.general_items or "", variants=variants,
-                                  scoring=ScoringSection(),
-                                  decoding=dataclasses.replace(config.decoding, max_new_tokens=rules.general_max_new_tokens))
-    run = run_eval(general, dataclasses.replace(options, variants=None), backend=backend)
-    results = by_variant(run.results)
-    base, cand = metric_values(results["base"], "general_pass"), metric_values(results[rules.candidate], "general_pass")
-    pairs = [(b, c) for b, c in zip(base, cand, strict=True) if b is not None and c is not None]
-    return regression_check("general capability (general_pass)", [p[0] for p in pairs], [p[1] for p in pairs],
-                            rules.general_tolerance, rules)
-
-
-def _forgetting_check(rules: GateRules, backend: Backend, options: EvalOptions) -> GateCheck:
-    if not isinstance(backend, AdapterBackend):
-        return GateCheck("forgetting (token loss)", "inconclusive", "needs the local backend to read token losses")
-    texts = [json.loads(line)["text"] for line in Path(rules.forgetting_text or "").read_text().splitlines() if line.strip()]
-    with open_cache(options) as cache:
-        if cache is not None and options.cache_mode == "use":
-            base, cand = cache.losses(backend, texts, None), cache.losses(backend, texts, rules.candidate)
-        else:
-            base, cand = backend.token_losses(texts, None), backend.token_losses(texts, rules.candidate)
-    mean = sum(base) / len(base)
-    return regression_check("forgetting (token loss)", base, cand, rules.forgetting_tolerance, rules,
-                            higher_is_better=False, relative_to=mean)
