@@ -130,3 +130,8 @@ def test_one_rendering_of_a_check():
                       threshold=0.0)
     assert render_check(check) == ("beats rag on f1: FAIL (n 60, delta -0.100, CI [-0.200, +0.000], p 0.5, threshold 0)"
                                    " - not better")
+
+
+def test_the_recorded_rules_read_back_typed():
+    decision = load_decision(FIXTURE)
+    assert decision.rules is not None and decision.rules.baselines == ("prompt-only",) and decision.rules.min_cases == 2

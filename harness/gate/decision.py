@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.gate.rules import GateRules
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
@@ -125,8 +127,8 @@ class Decision:
     """None only when the gate could not hash its inputs (never for an accept)."""
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per variant: per-case metric means, per-field corpus metrics and cost (:func:`harness.metrics.variant_metrics`)."""
-    rules: dict[str, Any] = field(default_factory=dict)
-    """The gate rules in force (``GateRules`` as data)."""
+    rules: GateRules | None = None
+    """The gate rules in force."""
     run: str | None = None
     """The run folder holding the scored results behind the checks."""
     candidate_path: str | None = None
@@ -158,7 +160,8 @@ class Decision:
             verdict=data["verdict"], checks=[GateCheck.from_dict(c) for c in data.get("checks") or []],
             task=data.get("task") or "", candidate=data.get("candidate") or "", created_at=data.get("created_at") or "",
             inputs=InputHashes.from_dict(data["inputs"]) if data.get("inputs") else None,
-            variants=data.get("variants") or {}, rules=data.get("rules") or {}, run=data.get("run"),
+            variants=data.get("variants") or {}, rules=GateRules.from_dict(data["rules"]) if data.get("rules") else None,
+            run=data.get("run"),
             candidate_path=data.get("candidate_path"), suite=SuiteMark(**suite) if suite else None,
             schema_version=int(data.get("schema_version", 1)), kind=data.get("kind", "harness-decision"),
         )

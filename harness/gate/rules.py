@@ -18,7 +18,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from harness.errors import ConfigError
 
@@ -81,6 +82,13 @@ class GateRules:
     judge_metrics: tuple[str, ...] = ()
     n_resamples: int = 10_000
     fields: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateRules:
+        """Read rules recorded in a decision (lists back to tuples; keys of other versions ignored)."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        return cls(**values)
 
 
 Complain = Callable[[str, str], ConfigError]

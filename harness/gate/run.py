@@ -95,7 +95,7 @@ def gate_decision(candidate: str | Path, config_path: str | Path, options: EvalO
     checks, run_path, variants = _checks(config, rules, manifest, options or EvalOptions(), backend)
     return Decision(verdict=decide(checks), checks=checks, task=config.task, candidate=candidate.name,
                     created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), inputs=inputs, variants=variants,
-                    rules=dataclasses.asdict(rules), run=str(run_path) if run_path else None,
+                    rules=rules, run=str(run_path) if run_path else None,
                     candidate_path=str(candidate.resolve()))
 
 
