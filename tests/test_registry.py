@@ -135,3 +135,10 @@ def test_one_rendering_of_a_check():
 def test_the_recorded_rules_read_back_typed():
     decision = load_decision(FIXTURE)
     assert decision.rules is not None and decision.rules.baselines == ("prompt-only",) and decision.rules.min_cases == 2
+
+
+def test_hashing_a_missing_input_is_an_input_error_naming_it(tmp_path):
+    folder = make_candidate(tmp_path, "c1")
+    with pytest.raises(InputError, match="cannot read .*gone.jsonl") as info:
+        hash_inputs(folder, None, str(tmp_path / "gone.jsonl"), None, None)
+    assert info.value.path == str(tmp_path / "gone.jsonl")

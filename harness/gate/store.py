@@ -57,7 +57,19 @@ def hash_inputs(candidate: Path, config: str | None, cases: str, training_datase
 
     ``training_dataset_sha256`` is the hash the manifest recorded at training time (the leakage
     check compares the file against it).
+
+    Raises:
+        InputError: a file cannot be read (the message names it).
     """
+    try:
+        return _hash_inputs(candidate, config, cases, training_dataset, training_dataset_sha256)
+    except OSError as exc:
+        raise InputError(f"cannot read {exc.filename or 'an input of the gate'}: {exc.strerror or exc}", path=exc.filename,
+                         code="unreadable-input") from None
+
+
+def _hash_inputs(candidate: Path, config: str | None, cases: str, training_dataset: str | None,
+                 training_dataset_sha256: str | None) -> InputHashes:
     return InputHashes(
         candidate_adapter_sha256=sha256_file(candidate / "adapter_model.safetensors"),
         candidate_adapter_config_sha256=sha256_file(candidate / "adapter_config.json"),
