@@ -127,7 +127,8 @@ def _checks(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], opti
         raise InputError(f"could not evaluate ({type(exc).__name__}: {exc}); nothing was decided or written",
                          code="environment") from None
     except Exception as exc:  # noqa: BLE001 - the gate fails closed on anything unexpected
-        log.exception("gate evaluation failed")
+        log.warning("gate evaluation failed: %s: %s (inconclusive)", type(exc).__name__, exc)
+        log.info("traceback of the failed gate evaluation", exc_info=True)  # shown with `harness -v`
         return [GateCheck("evaluation", "inconclusive", f"evaluation failed: {type(exc).__name__}: {exc}")], None, {}
 
 
