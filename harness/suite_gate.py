@@ -54,7 +54,8 @@ class Gate:
         decision = self.decision
         found = decision.check(name)
         if found is None:
-            pytest.fail(f"no gate check {name!r}; checks: {', '.join(c.name for c in decision.checks)}", pytrace=False)
+            raise pytest.fail.Exception(f"no gate check {name!r}; checks: {', '.join(c.name for c in decision.checks)}",
+                                        pytrace=False)
         return found
 
     def require(self, name: str) -> GateCheck:
