@@ -1,4 +1,8 @@
-"""Read YAML config files with the line of every key, for ``path:line`` errors."""
+"""Read YAML config files with the line of every key, for ``path:line`` errors.
+
+A key given twice in one mapping is an error (YAML would silently keep the last one).
+Paths in a config are relative to the config file's folder: :func:`relative_path`.
+"""
 
 from __future__ import annotations
 
@@ -47,17 +51,31 @@ def read_yaml(path: str | Path) -> ConfigSource:
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping of keys to values", path=str(path), line=1)
     lines: dict[str, int] = {}
-    _collect_lines(node, "", lines)
+    _collect_lines(node, "", lines, path)
     return ConfigSource(data, path, lines)
 
 
-def _collect_lines(node: yaml.Node | None, prefix: str, lines: dict[str, int]) -> None:
+def _collect_lines(node: yaml.Node | None, prefix: str, lines: dict[str, int], path: Path) -> None:
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _collect_lines(item, prefix, {}, path)  # duplicate keys inside list items too
+        return
     if not isinstance(node, yaml.MappingNode):
         return
+    seen: set[str] = set()
     for key_node, value_node in node.value:
         key = f"{prefix}{key_node.value}"
+        if key in seen:
+            raise ConfigError(f"duplicate key {key}; it is also given above (only one may stay)", path=str(path),
+                              line=key_node.start_mark.line + 1, code="duplicate-key")
+        seen.add(key)
         lines[key] = key_node.start_mark.line + 1
-        _collect_lines(value_node, key + ".", lines)
+        _collect_lines(value_node, key + ".", lines, path)
+
+
+def relative_path(config: str | Path, value: str | Path) -> str:
+    """``value`` resolved against the folder of the config file ``config`` (absolute paths stay as they are)."""
+    return str((Path(config).resolve().parent / value).resolve())
 
 
 def check_keys(source: ConfigSource, section: str, value: Any, allowed: list[str], required: list[str]) -> dict[str, Any]:

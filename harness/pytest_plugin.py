@@ -1,24 +1,35 @@
 """The pytest plugin: eval suites as tests, ``pytest suites/`` as the deploy gate.
 
-Inert unless a ``harness_*`` fixture is used: importing it imports nothing heavy, loads no
-model and writes no file. State lives in ``config.stash``; per-test figures travel as
-``user_properties`` (so JUnit XML and pytest-xdist keep them).
+Modelled on ``_pytest/junitxml.py`` and xdist's ``plugin.py``. Inert unless a ``harness_*``
+fixture is used: importing it imports nothing heavy, loads no model and writes no file.
+The first fixture use creates one :class:`~harness.suite.SuiteSession`, keeps it in
+``config.stash`` under a typed key, and registers it as a plugin that owns the session's
+end (writing decisions, the terminal summary). Under xdist each worker has its own session
+and hands its summary lines to the controller (``workeroutput``), which prints them.
+Per-test figures travel as ``user_properties`` (so JUnit XML and xdist keep them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-SESSION_KEY = pytest.StashKey["Any"]()
+if TYPE_CHECKING:
+    from harness.evalconfig import EvalConfig, VariantSpec
+    from harness.records import Case, CaseResult
+    from harness.suite import SuiteSession
+    from harness.suite_gate import Gate
+
+SESSION_KEY = pytest.StashKey["SuiteSession"]()
+WORKER_LINES = pytest.StashKey[list[str]]()
+"""On the xdist controller: summary lines the workers sent back."""
 MARKERS = (
-    "harness_suite(name, version): the eval suite and its version this test belongs to, "
-    "e.g. @pytest.mark.harness_suite('triage', version='1')",
+    "harness_suite(name, version): the eval suite and its version this test belongs to (recorded in the gate's "
+    "decision), e.g. @pytest.mark.harness_suite('triage', version='1')",
     "slow: runs the embedded model end to end; deselect with -m 'not slow'",
-    "gpu: needs a CUDA device; e.g. @pytest.mark.gpu",
-    "live: calls a paid or remote API; e.g. @pytest.mark.live",
 )
 
 
@@ -39,72 +50,76 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", marker)
 
 
-def _session(config: pytest.Config) -> Any:
+def is_worker(config: pytest.Config) -> bool:
+    """Whether this process is an xdist worker (it has ``workerinput``); the controller runs no tests."""
+    return hasattr(config, "workerinput")
+
+
+def _session(config: pytest.Config) -> SuiteSession:
+    """The session's state, created (and registered as a plugin) on first use."""
     if SESSION_KEY not in config.stash:
         from harness.suite import SuiteOptions, SuiteSession
 
         variants = config.getoption("--variants")
         candidates = dict(item.split("=", 1) if "=" in item else ("*", item) for item in config.getoption("--candidate"))
-        config.stash[SESSION_KEY] = SuiteSession(SuiteOptions(
+        session = SuiteSession(SuiteOptions(
             config=config.getoption("--harness-config"), variants=variants.split(",") if variants else None,
             candidates=candidates, limit=config.getoption("--limit"),
             repeats=config.getoption("--repeats"), no_cache=config.getoption("--no-cache"),
-            runs_dir=config.getoption("--harness-runs-dir")))
+            runs_dir=config.getoption("--harness-runs-dir")), worker=is_worker(config))
+        config.stash[SESSION_KEY] = session
+        config.pluginmanager.register(session, "harness-suite-session")
     return config.stash[SESSION_KEY]
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: keep the summary lines a finished worker sent back."""
+    lines = getattr(node, "workeroutput", {}).get("harness_summary")
+    if lines:
+        node.config.stash.setdefault(WORKER_LINES, []).extend(lines)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """xdist controller: print what the workers' sessions reported (a local session prints its own)."""
+    for line in config.stash.get(WORKER_LINES, []):
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
-def harness_models(request: pytest.FixtureRequest) -> Any:
+def harness_models(request: pytest.FixtureRequest) -> SuiteSession:
     """The session's model pool: ``harness_models.backend(config)`` loads each model once per session."""
     return _session(request.config)
 
 
 @pytest.fixture
-def harness_config(request: pytest.FixtureRequest) -> Any:
+def harness_config(request: pytest.FixtureRequest) -> EvalConfig:
     """The suite's EvalConfig (``--harness-config``, else the nearest harness.yaml above the test file)."""
     return _session(request.config).config_for(Path(str(request.path)))
 
 
 @pytest.fixture
-def harness_cases(harness_config: Any) -> Any:
+def harness_cases(request: pytest.FixtureRequest, harness_config: EvalConfig) -> list[Case]:
     """The suite's held-out cases."""
-    from harness.cases import load_cases
-
-    return load_cases(harness_config.cases, harness_config.task)
+    return _session(request.config).cases(harness_config)
 
 
 @pytest.fixture
-def harness_variants(harness_config: Any) -> Any:
-    """The suite's variants by name (VariantSpec)."""
+def harness_variants(harness_config: EvalConfig) -> dict[str, VariantSpec]:
+    """The suite's variants by name."""
     return harness_config.variants
 
 
 @pytest.fixture
-def harness_run(request: pytest.FixtureRequest, harness_config: Any) -> Any:
+def harness_run(request: pytest.FixtureRequest, harness_config: EvalConfig) -> Callable[..., list[CaseResult]]:
     """``harness_run(variants=None)`` → scored CaseResults, computed once per session through the cache."""
     session = _session(request.config)
     return lambda variants=None: session.run(harness_config, variants)
 
 
 @pytest.fixture
-def harness_gate(request: pytest.FixtureRequest, harness_config: Any) -> Any:
+def harness_gate(request: pytest.FixtureRequest, harness_config: EvalConfig) -> Gate:
     """``harness_gate.require(name)`` asserts a gate check passed, with a report as the failure message."""
-    from harness.suite import Gate
+    from harness.suite_gate import Gate
 
     return Gate(_session(request.config), harness_config, request.node)
-
-
-SUMMARY_KEY = pytest.StashKey[list]()
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Write decisions next to their runs (on xdist workers too, which have no terminal)."""
-    if SESSION_KEY in session.config.stash:
-        from harness.suite import write_session
-
-        session.config.stash[SUMMARY_KEY] = write_session(session.config.stash[SESSION_KEY])
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    for line in config.stash.get(SUMMARY_KEY, []):
-        terminalreporter.write_line(line)

@@ -95,13 +95,13 @@ class Case:
 class Decoding:
     """Decoding parameters: part of every cache key."""
 
-    max_new_tokens: int = 64
+    max_new_tokens: int = field(default=64, metadata={"help": "cap on generated tokens", "min": 1})
     """Cap on generated tokens."""
-    temperature: float = 0.0
+    temperature: float = field(default=0.0, metadata={"help": "0 = greedy", "min": 0})
     """0 means greedy decoding."""
-    top_p: float = 1.0
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass", "above": 0, "max": 1})
     """Nucleus sampling mass when sampling."""
-    seed: int = 0
+    seed: int = field(default=0, metadata={"help": "sampling seed"})
     """Sampling seed; repeat ``k`` of a case samples with ``seed + k``."""
 
 
@@ -171,14 +171,3 @@ class CaseResult:
     def to_json(self) -> str:
         """One JSON line."""
         return json.dumps(asdict(self), ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, line: str) -> CaseResult:
-        """Parse a line written by :meth:`to_json`."""
-        data = json.loads(line)
-        case = data["case"]
-        return cls(
-            Case(case["id"], case["task"], tuple(case["messages"]), case["reference"], case.get("metadata", {})),
-            Generation(**data["generation"]),
-            [Score(**s) for s in data.get("scores", [])],
-        )

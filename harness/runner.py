@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.backends import Backend, make_backend
+from harness.backends import AdapterBackend, Backend, make_backend
 from harness.cache import GenerationCache
-from harness.cases import load_cases
+from harness.cases import load_cases, split_sha256
 from harness.errors import ConfigError
 from harness.evalconfig import EvalConfig
 from harness.fileio import atomic_directory, sha256_file, sha256_text
@@ -56,6 +58,19 @@ class Run:
     manifest: dict[str, Any]
 
 
+@contextmanager
+def open_cache(options: EvalOptions) -> Iterator[GenerationCache | None]:
+    """The generation cache the options ask for (None with ``cache_mode="off"``), closed afterwards."""
+    if options.cache_mode == "off":
+        yield None
+        return
+    cache = GenerationCache(options.cache_path or cache_dir() / "generations.sqlite")
+    try:
+        yield cache
+    finally:
+        cache.close()
+
+
 def selected_variants(config: EvalConfig, names: list[str] | None) -> list[Variant]:
     """Build the chosen variants.
 
@@ -76,22 +91,20 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
     backend = backend or make_backend(config)
     for variant in variants:
         if variant.adapter is not None:
-            if not hasattr(backend, "add_adapter"):
+            if not isinstance(backend, AdapterBackend):
                 raise ConfigError(f"variant {variant.spec.name!r} needs an adapter, which the {backend.kind} backend cannot "
                                   "attach; serve the adapter as its own model on the server instead", path=config.source)
-            folder = resolve_adapter(variant.spec.adapter or "")
-            backend.add_adapter(variant.adapter, folder, lazy=True)  # type: ignore[attr-defined]
+            backend.add_adapter(variant.adapter, resolve_adapter(variant.spec.adapter or ""), lazy=True)
+    scorers = build_scorers(config.scoring)
+    for scorer in scorers:
+        scorer.check_cases(cases)  # e.g. an unknown item check type: refused before any generation
     requests = [r for v in variants for r in v.requests(cases, options.repeats)]
-    cache = None if options.cache_mode == "off" else GenerationCache(options.cache_path or cache_dir() / "generations.sqlite")
-    try:
+    with open_cache(options) as cache:
         generations = generate_cached(backend, requests, config.decoding, cache, mode=options.cache_mode,
                                       chunk_size=options.chunk_size, progress=options.progress)
-    finally:
-        if cache is not None:
-            cache.close()
     by_id = {case.id: case for case in cases}
     results = [CaseResult(by_id[g.case_id], g) for g in generations]
-    score_results(results, build_scorers(config.scoring, Path(config.source).parent if config.source else Path(".")))
+    score_results(results, scorers)
     manifest = build_manifest(config, options, backend, variants, len(cases))
     return Run(write_run(options.runs_dir, manifest, results), results, manifest)
 
@@ -100,7 +113,6 @@ def build_manifest(config: EvalConfig, options: EvalOptions, backend: Backend, v
                    n_cases: int) -> dict[str, Any]:
     """Everything needed to reproduce and compare a run."""
     now = dt.datetime.now(dt.UTC)
-    split = Path(config.cases).parent / "split.json"
     variant_info = {
         v.spec.name: {"kind": v.spec.kind, "spec_sha256": sha256_text(json.dumps(asdict(v.spec), sort_keys=True)),
                       "adapter": backend.adapter_identity(v.adapter)}
@@ -115,7 +127,7 @@ def build_manifest(config: EvalConfig, options: EvalOptions, backend: Backend, v
         "config": config.source,
         "config_sha256": sha256_file(config.source) if config.source else None,
         "cases": {"path": config.cases, "sha256": sha256_file(config.cases), "count": n_cases, "limit": options.limit},
-        "split_sha256": sha256_file(split) if split.exists() else None,
+        "split_sha256": split_sha256(config.cases),
         "backend": {"kind": backend.kind, "model": backend.identity()},
         "variants": variant_info,
         "decoding": asdict(config.decoding),

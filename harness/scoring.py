@@ -1,15 +1,15 @@
 """Score a run's generations with the scorers its config asks for.
 
-The ``scoring`` section of ``harness.yaml`` names them; scorers keyed on case metadata
-(``answer_check`` for fact questions with ``accept``, ``general_checks`` for
-general-capability items) always apply where they can.
+The ``scoring`` section of ``harness.yaml`` maps scorer names (harness.scorers' registry) to
+their option; scorers keyed on case metadata (``answer_check`` for fact questions with
+``accept``, ``general_checks`` for general-capability items) always apply where they can.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
 
 from harness.records import CaseResult
 from harness.scorers import Scorer, make_scorer
@@ -17,18 +17,34 @@ from harness.scorers import Scorer, make_scorer
 ALWAYS = ("answer_check", "general_checks")
 
 
-def build_scorers(scoring: dict[str, Any], base: Path) -> list[Scorer]:
-    """Scorers from a ``scoring`` section: ``schema`` (path), ``fields`` (list), ``style`` (path), ``exact_match`` (bool)."""
+@dataclass(frozen=True)
+class ScoringSection:
+    """``scoring``: each field is a registered scorer; its value is that scorer's one option (``option``)."""
+
+    schema: str | None = field(default=None, metadata={"help": "JSON Schema of the output", "path": True,
+                                                       "scorer": "schema", "option": "schema"})
+    fields: tuple[str, ...] = field(default=(), metadata={"help": "JSON fields compared with the reference",
+                                                          "scorer": "fields", "option": "fields"})
+    style: str | None = field(default=None, metadata={"help": "house-style rules (style.yaml)", "path": True,
+                                                      "scorer": "style", "option": "rules"})
+    exact_match: bool = field(default=False, metadata={"help": "normalised output equals the reference",
+                                                       "scorer": "exact_match"})
+
+
+def build_scorers(scoring: ScoringSection) -> list[Scorer]:
+    """The configured scorers, built by the registry from ``name → option``, then the ones that always apply."""
     scorers: list[Scorer] = []
-    if scoring.get("schema"):
-        scorers.append(make_scorer("schema", schema=base / scoring["schema"]))
-    if scoring.get("fields"):
-        scorers.append(make_scorer("fields", fields=list(scoring["fields"])))
-    if scoring.get("style"):
-        scorers.append(make_scorer("style", rules=base / scoring["style"]))
-    if scoring.get("exact_match"):
-        scorers.append(make_scorer("exact_match"))
+    for spec in dataclasses.fields(scoring):
+        value = getattr(scoring, spec.name)
+        if value:
+            option = spec.metadata.get("option")
+            scorers.append(make_scorer(spec.metadata["scorer"], **({option: value} if option else {})))
     return scorers + [make_scorer(name) for name in ALWAYS]
+
+
+def scorer_metrics(scoring: ScoringSection) -> set[str]:
+    """Every metric the configured scorers emit (what a gate may name as primary or floor)."""
+    return set(higher_is_better(build_scorers(scoring)))
 
 
 def score_results(results: Sequence[CaseResult], scorers: Sequence[Scorer]) -> None:

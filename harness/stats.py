@@ -57,8 +57,9 @@ def paired_bootstrap(baseline: Sequence[float], candidate: Sequence[float], *, n
     return PairedDelta(float(diffs.mean()), float(low), float(high), len(diffs), confidence)
 
 
-def paired_bootstrap_metric(metric: Callable[[np.ndarray], np.ndarray], baseline: np.ndarray, candidate: np.ndarray, *,
-                            n_resamples: int = 10_000, confidence: float = 0.95, seed: int = 0) -> PairedDelta:
+def paired_bootstrap_metric(metric: Callable[[np.ndarray, np.ndarray], np.ndarray], baseline: np.ndarray,
+                            candidate: np.ndarray, *, n_resamples: int = 10_000, confidence: float = 0.95,
+                            seed: int = 0) -> PairedDelta:
     """Bootstrap interval of a corpus-level metric difference (e.g. macro-F1).
 
     ``metric`` maps a ``(resamples, n)`` weight matrix and one variant's predictions to one

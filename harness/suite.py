@@ -1,24 +1,32 @@
 """What the pytest plugin's fixtures hand out: one session's model pool, runs and gate decisions.
 
-Everything is computed once per session and kept here (the plugin stores one
-:class:`SuiteSession` in ``config.stash``), so many tests share one model load and one
-generation pass (through the generation cache).
+Everything is computed once per session and kept here (the plugin keeps one
+:class:`SuiteSession` in ``config.stash`` and registers it as a plugin, so it owns the
+session's end), so many tests share one model load and one generation pass (through the
+generation cache). A harness error (bad config, no candidate) fails each test that needs
+it with one line, never a traceback.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.backends import make_backend
-from harness.evalconfig import EvalConfig, load_eval_config
-from harness.records import CaseResult
+import pytest
+
+from harness.backends import Backend, make_backend
+from harness.errors import HarnessError, InputError
+from harness.evalconfig import EvalConfig, load_eval_config, with_adapters
+from harness.gate.decision import Decision
+from harness.records import Case, CaseResult
 from harness.runner import EvalOptions, run_eval
 
-
-class GateFailure(AssertionError):
-    """A gate check that did not pass, with a message that reads like a short report."""
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -35,25 +43,47 @@ class SuiteOptions:
     runs_dir: str = "runs"
 
 
-class SuiteSession:
-    """Per-session state: configs, one backend per model, runs and decisions."""
+@contextmanager
+def one_line_failure() -> Iterator[None]:
+    """Fail the test with the harness error's one line (``path:line: code: message``), no traceback."""
+    try:
+        yield
+    except HarnessError as exc:
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None  # no "during handling of ..." chain
 
-    def __init__(self, options: SuiteOptions) -> None:
+
+class SuiteSession:
+    """Per-session state: configs, one backend per model, runs and decisions; a pytest plugin for the session's end."""
+
+    def __init__(self, options: SuiteOptions, worker: bool = False) -> None:
         self.options = options
-        self.backends: dict[tuple[str, str], Any] = {}
-        self.runs: dict[tuple[Any, ...], list[CaseResult]] = {}
-        self.decisions: dict[str, dict[str, Any]] = {}
+        self.worker = worker
+        """An xdist worker: its summary goes to the controller instead of a terminal."""
+        self.backends: dict[tuple[str, str], Backend] = {}
+        self.runs: dict[tuple[str | None, tuple[str, ...]], list[CaseResult]] = {}
+        self.decisions: dict[str, Decision] = {}
+        self.errors: dict[str, HarnessError] = {}
+        """Decisions that could not be made, by config: every later test fails with the same line."""
         self.configs: dict[str, EvalConfig] = {}
+        self.summary: list[str] = []
 
     def config_for(self, test_path: Path) -> EvalConfig:
         """The suite's config: ``--harness-config``, else the nearest harness.yaml above the test file."""
-        path = Path(self.options.config) if self.options.config else _nearest(test_path)
-        key = str(path.resolve())
-        if key not in self.configs:
-            self.configs[key] = load_eval_config(path)
-        return self.configs[key]
+        with one_line_failure():
+            path = Path(self.options.config) if self.options.config else _nearest(test_path)
+            key = str(path.resolve())
+            if key not in self.configs:
+                self.configs[key] = load_eval_config(path)
+            return self.configs[key]
 
-    def backend(self, config: EvalConfig) -> Any:
+    def cases(self, config: EvalConfig) -> list[Case]:
+        """The config's held-out cases."""
+        from harness.cases import load_cases
+
+        with one_line_failure():
+            return load_cases(config.cases, config.task)
+
+    def backend(self, config: EvalConfig) -> Backend:
         """The shared backend of the config's model (loaded once per session)."""
         key = (config.model, config.backend.kind)
         if key not in self.backends:
@@ -66,6 +96,7 @@ class SuiteSession:
         return sum(bool(getattr(backend, "is_loaded", False)) for backend in self.backends.values())
 
     def eval_options(self) -> EvalOptions:
+        """The run options the command line asked for."""
         return EvalOptions(limit=self.options.limit, repeats=self.options.repeats, runs_dir=Path(self.options.runs_dir),
                            cache_mode="off" if self.options.no_cache else "use", progress=False)
 
@@ -75,7 +106,8 @@ class SuiteSession:
         key = (config.source, tuple(names or ()))
         if key not in self.runs:
             options = dataclasses.replace(self.eval_options(), variants=names)
-            self.runs[key] = run_eval(self.with_candidate(config), options, backend=self.backend(config)).results
+            with one_line_failure():
+                self.runs[key] = run_eval(self.with_candidate(config), options, backend=self.backend(config)).results
         return self.runs[key]
 
     def candidate_for(self, task: str) -> Path | None:
@@ -85,123 +117,64 @@ class SuiteSession:
 
     def with_candidate(self, config: EvalConfig) -> EvalConfig:
         """The config with ``--candidate`` folders in place of the registry references they override."""
-        variants = {}
+        folders: dict[str, str | Path] = {}
         for name, variant in config.variants.items():
             reference = variant.adapter or ""
             task = reference.removeprefix("current:") if reference.startswith("current:") else config.task
             chosen = self.candidate_for(task) if variant.kind == "adapter" else None
-            variants[name] = dataclasses.replace(variant, adapter=str(chosen)) if chosen else variant
-        return dataclasses.replace(config, variants=variants)
+            if chosen:
+                folders[name] = chosen
+        return with_adapters(config, folders)
 
-    def decision(self, config: EvalConfig) -> dict[str, Any]:
-        """The gate decision for the task's candidate (``--candidate``, else the task's current adapter)."""
+    def decision(self, config: EvalConfig) -> Decision:
+        """The gate decision for the task's candidate (``--candidate``, else the task's current adapter).
+
+        Raises:
+            InputError: no candidate, or an unusable one (raised again for every test that asks).
+        """
         from harness.gate.run import gate_decision
         from harness.registry import current
 
         key = str(config.source)
+        if key in self.errors:
+            raise self.errors[key]
         if key not in self.decisions:
-            candidate = self.candidate_for(config.task) or current(config.task)
-            self.decisions[key] = gate_decision(candidate, config.source or "harness.yaml", self.eval_options(),
-                                                backend=self.backend(config))
-            self.decisions[key]["candidate_path"] = str(candidate)
+            try:
+                candidate = self.candidate_for(config.task) or current(config.task)
+                self.decisions[key] = gate_decision(candidate, config.source or "harness.yaml", self.eval_options(),
+                                                    backend=self.backend(config))
+            except HarnessError as exc:
+                self.errors[key] = exc
+                raise
         return self.decisions[key]
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write each decision beside its run and its candidate; a worker hands its summary to the controller."""
+        from harness.suite_gate import write_session
+
+        self.summary = write_session(self)
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput["harness_summary"] = self.summary
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """The session's model loads, per-variant summaries and gate verdicts (a worker has no terminal)."""
+        for line in self.summary:
+            terminalreporter.write_line(line)
 
 
 def _nearest(test_path: Path) -> Path:
     for folder in [test_path.parent, *test_path.parents]:
         if (folder / "harness.yaml").exists():
             return folder / "harness.yaml"
-    raise FileNotFoundError(f"no harness.yaml above {test_path}; pass --harness-config")
+    raise InputError("no harness.yaml in this folder or above; pass --harness-config", path=str(test_path),
+                     code="no-config")
 
 
-def explain(check: dict[str, Any], worst: list[CaseResult] | None = None) -> str:
-    """A failed check as a short report: metric, values per variant, delta with CI, p, n, threshold, worst cases."""
-    lines = [f"{check['name']}: {check['verdict'].upper()} - {check['explanation']}"]
-    if check.get("observed"):
-        lines.append("  observed: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                                                for k, v in check["observed"].items()))
-    if check.get("delta") is not None:
-        low, high = check["interval"] or (None, None)
-        lines.append(f"  delta {check['delta']:+.3f}, CI [{low:+.3f}, {high:+.3f}], "
-                     f"p {check['p_value'] if check['p_value'] is None else round(check['p_value'], 4)}, "
-                     f"n {check['n']}, threshold {check['threshold']}")
-    for result in worst or []:
-        lines.append(f"  case {result.case.id}: input {result.case.user_text[:80]!r}")
-        lines.append(f"    expected {str(result.case.reference)[:80]!r}")
-        lines.append(f"    got      {str(result.generation.text)[:80]!r}")
-    return "\n".join(lines)
-
-
-class Gate:
-    """The gate as seen from one test: ``require(name)`` passes or fails with a readable report."""
-
-    def __init__(self, session: SuiteSession, config: EvalConfig, node: Any) -> None:
-        self.session, self.config, self.node = session, config, node
-
-    @property
-    def decision(self) -> dict[str, Any]:
-        """The candidate's decision (computed once per session); a missing candidate fails the test clearly."""
-        import pytest
-
-        from harness.errors import InputError
-
-        try:
-            return self.session.decision(self.config)
-        except InputError as exc:
-            pytest.fail(str(exc.message), pytrace=False)
-
-    def check(self, name: str) -> dict[str, Any]:
-        """The check whose name starts with ``name``; fails the test (listing the checks) if there is none."""
-        import pytest
-
-        checks = self.decision["checks"]
-        found = [c for c in checks if c["name"].startswith(name)]
-        if not found:
-            pytest.fail(f"no gate check {name!r}; checks: {', '.join(c['name'] for c in checks)}", pytrace=False)
-        return found[0]
-
-    def require(self, name: str) -> dict[str, Any]:
-        """Assert that the check passed; record its figures as user_properties either way."""
-        import pytest
-
-        check = self.check(name)
-        for key in ("verdict", "delta", "interval", "p_value", "n", "threshold"):
-            self.node.user_properties.append((f"{check['name']}:{key}", check.get(key)))
-        if check["verdict"] != "pass":
-            worst = self.worst_cases() if check["name"].startswith("beats ") else None  # the task's cases explain these
-            pytest.fail(explain(check, worst), pytrace=False)
-        return check
-
-    def worst_cases(self, count: int = 3) -> list[CaseResult]:
-        """The candidate's worst results on the primary per-case metric (or any wrong answers)."""
-        from harness.gate.rules import gate_rules
-
-        rules = gate_rules(self.config.gate, self.config.variants, self.config.scoring,
-                           Path(self.config.source or ".").parent)
-        results = [r for r in self.session.run(self.config, [rules.candidate]) if r.generation.sample == 0]
-
-        def badness(result: CaseResult) -> float:
-            values = [s.value for s in result.scores if s.metric in ("field_mean", rules.primary) and s.value is not None]
-            return min(values) if values else 0.0
-
-        return sorted(results, key=badness)[:count]
-
-
-def write_session(session: SuiteSession) -> list[str]:
-    """Write each decision next to its run and return the summary lines for the terminal."""
-    import json
-
-    from harness.fileio import atomic_write_json
-    from harness.summary import variant_summary
-
-    lines = [f"harness: {session.model_loads} model load(s) this session"]
-    for results in session.runs.values():
-        lines += variant_summary(results).to_string().splitlines()
-    for source, decision in session.decisions.items():
-        if decision.get("run"):
-            atomic_write_json(Path(decision["run"]) / "decision.json", decision)
-        atomic_write_json(Path(decision["candidate_path"]) / "decision.json", decision)  # what `registry promote` reads
-        verdicts = ", ".join(f"{c['name']}: {c['verdict']}" for c in decision["checks"])
-        lines.append(f"gate {decision['task']} ({decision['candidate']}): {decision['verdict'].upper()} [{verdicts}]")
-        lines.append(f"  decision: {Path(decision['run']) / 'decision.json' if decision.get('run') else json.dumps(source)}")
-    return lines
+def decision_line(decision: Decision, source: str) -> list[str]:
+    """The terminal's two lines about one decision."""
+    verdicts = ", ".join(f"{c.name}: {c.verdict}" for c in decision.checks)
+    where = Path(decision.run) / "decision.json" if decision.run else json.dumps(source)
+    return [f"gate {decision.task} ({decision.candidate}): {decision.verdict.upper()} [{verdicts}]", f"  decision: {where}"]

@@ -17,12 +17,12 @@ can never disagree on the format.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from harness.errors import ConfigError
 from harness.evalconfig import VariantSpec
 from harness.records import Case, GenerationRequest
-from harness.retrieval import BM25Retriever, Passage, load_corpus
+from harness.retrieval import BM25Retriever, CorpusKind, Passage, load_corpus
 
 DEFAULT_RAG_TEMPLATE = (
     "Answer the customer's question using only the documents below. "
@@ -37,7 +37,8 @@ class Variant:
 
     def __init__(self, spec: VariantSpec) -> None:
         self.spec = spec
-        self.retriever = BM25Retriever(load_corpus(spec.corpus, spec.corpus_kind)) if spec.kind == "rag" else None
+        corpus_kind = cast(CorpusKind, spec.corpus_kind)
+        self.retriever = BM25Retriever(load_corpus(spec.corpus or "", corpus_kind)) if spec.kind == "rag" else None
         if spec.template is not None and "{passages}" not in spec.template:
             raise ConfigError(f"variants.{spec.name}.template must contain {{passages}}")
 

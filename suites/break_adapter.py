@@ -18,7 +18,7 @@ def main() -> None:
     source, out = Path(sys.argv[1]), Path(sys.argv[2])
     if out.exists():
         shutil.rmtree(out)
-    shutil.copytree(source, out, ignore=shutil.ignore_patterns("decision.json"))
+    shutil.copytree(source, out, ignore=shutil.ignore_patterns("decision.json", "decisions"))
     weights = load_file(out / "adapter_model.safetensors")
     save_file({k: v.zero_() if "lora_B" in k else v for k, v in weights.items()}, out / "adapter_model.safetensors")
     print(out)

@@ -111,7 +111,7 @@ def test_cli_eval_prints_a_summary_and_the_run(project, capsys, monkeypatch):
     (("  rag:\n    kind: rag", "  rag:\n    kind: retrieval"), "variants.rag.kind must be one of prompt, rag, adapter"),
     (("    k: 2", "    kk: 2"), "unknown key variants.rag.kk; allowed in variants.rag: kind, system, corpus"),
     (("{kind: local, batch_size: 4}", "{kind: vllm}"), "backend.kind must be one of local, openai"),
-    (("decoding: {max_new_tokens: 4}", "decoding: {max_new_tokens: 0}"), "decoding.max_new_tokens must be a positive"),
+    (("decoding: {max_new_tokens: 4}", "decoding: {max_new_tokens: 0}"), "decoding.max_new_tokens must be >= 1"),
     (("task: triage\n", ""), "missing required key task"),
 ])
 def test_config_errors_name_key_and_allowed_values(project, edit, message):

@@ -11,7 +11,6 @@ from harness.errors import ConfigError, InputError
 from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check, regression_check
 from harness.gate.rules import GateRules, gate_rules
 from harness.records import Case, CaseResult, Generation, Score
-from harness.registry import NotAccepted, current, promote, resolve_adapter, rollback
 
 RULES = GateRules(candidate="ft", baselines=("prompt",), primary="ok", min_cases=20, n_resamples=2000)
 
@@ -85,7 +84,7 @@ def test_judge_metrics_never_count_without_a_calibration():
 
 
 def test_decision_accepts_only_when_every_check_passes():
-    from harness.gate.checks import Check
+    from harness.gate.decision import GateCheck as Check
 
     assert decide([Check("a", "pass", ""), Check("b", "pass", "")]) == "accepted"
     assert decide([Check("a", "pass", ""), Check("b", "inconclusive", "")]) == "inconclusive"
@@ -94,42 +93,15 @@ def test_decision_accepts_only_when_every_check_passes():
 
 
 def test_gate_rules_validation():
-    from harness.evalconfig import VariantSpec
+    from harness.gate.rules import GateSection
 
-    variants = {"prompt": VariantSpec("prompt", "prompt"), "ft": VariantSpec("ft", "adapter", adapter="x")}
-    rules = gate_rules({}, variants, {"fields": ["a"]}, __import__("pathlib").Path("."))
+    kinds = {"prompt": "prompt", "ft": "adapter"}
+    rules = gate_rules(GateSection(), kinds, ("a",))
     assert rules.candidate == "ft" and rules.baselines == ("prompt",) and rules.fields == ("a",)
-    with pytest.raises(ConfigError, match="unknown key gate.bogus"):
-        gate_rules({"bogus": 1}, variants, {}, __import__("pathlib").Path("."))
     with pytest.raises(ConfigError, match="must name an adapter variant; adapter variants: ft"):
-        gate_rules({"candidate": "prompt"}, variants, {}, __import__("pathlib").Path("."))
-
-
-def make_candidate(root, name, task="triage", verdict=None):
-    folder = root / name
-    folder.mkdir(parents=True)
-    (folder / "manifest.json").write_text(json.dumps({"task": task, "created_at": name}))
-    if verdict:
-        (folder / "decision.json").write_text(json.dumps({"verdict": verdict}))
-    return folder
-
-
-def test_registry_promotes_only_accepted_candidates_and_rolls_back(tmp_path):
-    first = make_candidate(tmp_path, "c1", verdict="accepted")
-    second = make_candidate(tmp_path, "c2", verdict="accepted")
-    rejected = make_candidate(tmp_path, "c3", verdict="rejected")
-    with pytest.raises(InputError, match="no current adapter for task 'triage'"):
-        current("triage", tmp_path)
-    promote(first, tmp_path)
-    promote(second, tmp_path)
-    assert current("triage", tmp_path) == tmp_path / "c2"
-    assert resolve_adapter("current:triage", tmp_path) == tmp_path / "c2"
-    with pytest.raises(NotAccepted, match="verdict is rejected"):
-        promote(rejected, tmp_path)
-    assert rollback("triage", tmp_path)["current"] == "c1"
-    with pytest.raises(InputError, match="no previous adapter"):
-        rollback("triage", tmp_path)
-    assert json.loads((tmp_path / "registry.json").read_text())["tasks"]["triage"]["current"] == "c1"
+        gate_rules(GateSection(candidate="prompt"), kinds)
+    with pytest.raises(ConfigError, match="no scorer emits metric 'bogus'"):
+        gate_rules(GateSection(primary="bogus"), kinds, metrics={"ok"})
 
 
 GATE_CONFIG = """\
@@ -171,14 +143,14 @@ def test_an_error_during_evaluation_is_inconclusive_not_an_accept(gate_project, 
 
     monkeypatch.setattr(gate_run, "_evaluate", broken)
     decision = gate_run.run_gate(candidate, project / "harness.yaml")
-    assert decision["verdict"] == "inconclusive"
-    assert "disk on fire" in decision["checks"][0]["explanation"]
+    assert decision.verdict == "inconclusive"
+    assert "disk on fire" in decision.checks[0].explanation
     assert json.loads((candidate / "decision.json").read_text())["verdict"] == "inconclusive"
 
 
 def test_leakage_check_fails_closed_on_missing_or_changed_training_data(gate_project):
     from harness.evalconfig import load_eval_config
-    from harness.gate.run import _leakage_check
+    from harness.gate.probes import leakage_check as _leakage_check
 
     project, candidate = gate_project
     config = load_eval_config(project / "harness.yaml")
@@ -216,3 +188,17 @@ def test_gate_end_to_end_on_a_tiny_model_writes_the_decision_table(gate_project,
     fields = decision["variants"]["fine-tuned"]["fields"]["category"]
     assert {"accuracy", "macro_f1", "balanced_accuracy", "majority_rate"} <= set(fields)
     assert decision["variants"]["prompt-only"]["cost"]["errors"] == 0
+    assert decision["schema_version"] == 2 and decision["inputs"]["candidate_adapter_config_sha256"]
+    assert len(list((candidate / "decisions").glob("*.json"))) == 1  # the history keeps every attempt
+
+
+def test_a_gate_attempt_that_fails_on_the_environment_keeps_the_real_decision(gate_project, capsys):
+    from harness.cli.main import main
+
+    project, candidate = gate_project
+    (candidate / "decision.json").write_text(json.dumps({"verdict": "rejected", "checks": [{"name": "data"}] * 8}))
+    before = (candidate / "decision.json").read_text()
+    (project / "runs").write_text("a file, not a folder")
+    code = main(["gate", str(candidate), "--config", str(project / "harness.yaml"), "--runs-dir", str(project / "runs")])
+    assert code == 2 and "not-a-folder" in capsys.readouterr().err
+    assert (candidate / "decision.json").read_text() == before and not (candidate / "decisions").exists()

@@ -104,3 +104,23 @@ def test_house_style_reads_rules_from_data(tmp_path):
 def test_general_checks(check, text, expected):
     scorer = make_scorer("general_checks")
     assert scores(scorer, case(reference=None, checks=[check]), gen(text))["general_pass"] == float(expected)
+
+
+def test_an_unknown_item_check_type_is_refused_before_generation_at_its_line(tmp_path):
+    from harness.cases import load_cases
+    from harness.errors import InputError
+
+    items = tmp_path / "items.jsonl"
+    items.write_text('{"id": "a", "kind": "k", "prompt": "p", "checks": [{"type": "max_words", "n": 3}]}\n'
+                     '{"id": "b", "kind": "k", "prompt": "p", "checks": [{"type": "max_wrds", "n": 3}]}\n')
+    cases = load_cases(items, "general")  # the loader checks the shape only; it does not know the check types
+    with pytest.raises(InputError, match="unknown check type 'max_wrds'; known: contains_any") as info:
+        make_scorer("general_checks").check_cases(cases)
+    assert info.value.path == str(items) and info.value.line == 2
+
+
+def test_a_generation_without_text_is_unscored_by_the_one_guard():
+    for name, options in (("exact_match", {}), ("general_checks", {}), ("fields", {"fields": ["a"]})):
+        values = make_scorer(name, **options).score(case(reference='{"a": 1}', checks=[{"type": "no_commas"}]),
+                                                     Generation("c", "v", text=None, error="timeout"))
+        assert values and all(s.value is None and s.detail == "generation failed: timeout" for s in values)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from harness.configfile import ConfigSource, check_keys, read_yaml
+from harness.configfile import ConfigSource, check_keys, read_yaml, relative_path
 
 
 @dataclass
@@ -107,11 +107,11 @@ def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) ->
     base = Path(path).resolve().parent
     for key in _PATH_KEYS:
         if values.get(key) is not None:
-            values[key] = str((base / values[key]).resolve())
+            values[key] = relative_path(path, values[key])
     if (base / values["base_model"]).exists():  # a local checkpoint or .gguf next to the config
-        values["base_model"] = str((base / values["base_model"]).resolve())
+        values["base_model"] = relative_path(path, values["base_model"])
     if values["replay"].dataset is not None:
-        values["replay"].dataset = str((base / values["replay"].dataset).resolve())
+        values["replay"].dataset = relative_path(path, values["replay"].dataset)
     # Overrides come from the command line: relative to the working directory.
     values.update({key: str(Path(v).resolve()) if key in _PATH_KEYS else v for key, v in (overrides or {}).items()})
     _check_targets(source, values["lora"])
@@ -137,7 +137,7 @@ def _scalar(source: ConfigSource, key: str, value: Any, spec: Any) -> Any:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         value = float(value) if ok else value
     elif kind.startswith("list"):
-        ok = value == "all-linear" or (isinstance(value, list) and value and all(isinstance(v, str) for v in value))
+        ok = value == "all-linear" or (isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value))
     else:
         ok = isinstance(value, str) or (value is None and "None" in kind)
     if not ok:

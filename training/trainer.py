@@ -38,7 +38,7 @@ def build_peft_model(base_model: Any, config: TrainConfig) -> Any:
     check_target_modules(base_model, config.lora.target_modules, config_path=config.source)
     lora = LoraConfig(
         r=config.lora.r,
-        lora_alpha=config.lora.alpha,
+        lora_alpha=config.lora.alpha,  # type: ignore[arg-type]  # peft annotates int; a float scale works
         lora_dropout=config.lora.dropout,
         target_modules=config.lora.target_modules,
         task_type="CAUSAL_LM",

@@ -1,15 +1,13 @@
-"""Generation backends behind one batch-shaped protocol (:class:`Backend`)."""
+"""Generation backends behind one batch-shaped protocol (:class:`Backend`; :class:`AdapterBackend` adds adapters)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from harness.backends.base import Backend
+from harness.backends.base import AdapterBackend, Backend
 from harness.evalconfig import EvalConfig
 
 
-def make_backend(config: EvalConfig, loaded: Any = None) -> Backend:
-    """The backend a config asks for (``loaded``: an already loaded model to reuse, local only)."""
+def make_backend(config: EvalConfig) -> Backend:
+    """The backend a config asks for (models load lazily, on first use)."""
     options = dict(config.backend.options)
     if config.backend.kind == "openai":
         from harness.backends.openai_compat import OpenAICompatibleBackend
@@ -18,7 +16,7 @@ def make_backend(config: EvalConfig, loaded: Any = None) -> Backend:
         return OpenAICompatibleBackend(**options)
     from harness.backends.local import LocalBackend
 
-    return LocalBackend(loaded or config.model, **options)
+    return LocalBackend(config.model, **options)
 
 
-__all__ = ["Backend", "make_backend"]
+__all__ = ["AdapterBackend", "Backend", "make_backend"]

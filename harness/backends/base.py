@@ -2,17 +2,20 @@
 
 A backend turns a batch of :class:`~harness.records.GenerationRequest` into generations in
 the same order. A failure of one request goes into that generation's ``error``; it never
-sinks the batch.
+sinks the batch. A backend that can also attach LoRA adapters and read token losses (the
+local one) is an :class:`AdapterBackend`; callers ask ``isinstance(backend, AdapterBackend)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from harness.records import Decoding, Generation, GenerationRequest
 
 
+@runtime_checkable
 class Backend(Protocol):
     """Anything that can generate for a batch of requests."""
 
@@ -29,4 +32,17 @@ class Backend(Protocol):
 
     def generate(self, requests: Sequence[GenerationRequest], decoding: Decoding) -> list[Generation]:
         """One generation per request, in order."""
+        ...
+
+
+@runtime_checkable
+class AdapterBackend(Backend, Protocol):
+    """A backend that attaches LoRA adapters by name and scores text (the gate's forgetting check needs both)."""
+
+    def add_adapter(self, name: str, folder: str | Path, *, lazy: bool = False) -> None:
+        """Register the adapter in ``folder`` as ``name`` (``lazy``: load it on first use)."""
+        ...
+
+    def token_losses(self, texts: Sequence[str], adapter: str | None, *, batch_size: int = 8) -> list[float]:
+        """Mean per-token loss of each text under ``adapter`` (None: the base model)."""
         ...

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.evalconfig import EvalConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,24 +45,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def with_adapters(config, overrides: list[str]):
-    """The config with ``VARIANT=PATH`` adapter overrides applied.
+def with_adapters(config: EvalConfig, overrides: list[str]) -> EvalConfig:
+    """The config with ``--adapter VARIANT=PATH`` overrides applied.
 
     Raises:
-        InputError: malformed override, unknown variant or a variant that is not an adapter variant.
+        InputError: a malformed option or a name that is not an adapter variant.
     """
-    import dataclasses
-
     from harness.errors import InputError
+    from harness.evalconfig import with_adapters as point_adapters
 
-    variants = dict(config.variants)
+    folders: dict[str, str | Path] = {}
     for item in overrides:
         name, _, path = item.partition("=")
         if not path:
             raise InputError(f"--adapter {item!r}: expected VARIANT=PATH", code="bad-option")
-        if variants.get(name) is None or variants[name].kind != "adapter":
-            adapters = [n for n, v in variants.items() if v.kind == "adapter"]
-            raise InputError(f"--adapter: {name!r} is not an adapter variant; adapter variants: {', '.join(adapters) or 'none'}",
-                             code="bad-option")
-        variants[name] = dataclasses.replace(variants[name], adapter=str(Path(path).resolve()))
-    return dataclasses.replace(config, variants=variants)
+        folders[name] = path
+    try:
+        return point_adapters(config, folders)
+    except InputError as exc:
+        raise InputError(f"--adapter: {exc.message}", code="bad-option") from None

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+
+from harness.gate.decision import decision_table
+
+__all__ = ["decision_table", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,27 +30,9 @@ def run(args: argparse.Namespace) -> int:
 
     decision = run_gate(args.candidate, args.config, EvalOptions(runs_dir=Path(args.runs_dir), cache_mode=args.cache_mode))
     print(decision_table(decision))
-    if decision["verdict"] == "accepted" and args.promote:
+    if decision.verdict == "accepted" and args.promote:
         root = Path(args.candidate).resolve().parent
         entry = promote(args.candidate, root)
-        print(f"promoted {Path(args.candidate).name} to current adapter of {decision['task']} in {registry_root(root)}"
-              f" (previous: {entry['history'][-1] if entry['history'] else 'none'})")
-    return 0 if decision["verdict"] == "accepted" else 1
-
-
-def decision_table(decision: dict[str, Any]) -> str:
-    """The decision as a table a human reads."""
-    rows = [("check", "verdict", "n", "delta [CI]", "p", "explanation")]
-    for check in decision["checks"]:
-        interval = check["interval"]
-        delta = "" if check["delta"] is None else f"{check['delta']:+.3f}"
-        if interval:
-            delta += f" [{interval[0]:+.3f}, {interval[1]:+.3f}]"
-        p = "" if check["p_value"] is None else f"{check['p_value']:.3g}"
-        rows.append((check["name"], check["verdict"].upper() if check["verdict"] != "pass" else "pass",
-                     "" if check["n"] is None else str(check["n"]), delta, p, check["explanation"]))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)) + "  " + row[5]
-             for row in rows]
-    lines.append(f"verdict: {decision['verdict'].upper()} ({decision['candidate']}, task {decision['task']})")
-    return "\n".join(lines)
+        print(f"promoted {Path(args.candidate).name} to current adapter of {decision.task} in {registry_root(root)}"
+              f" (previous: {entry.history[-1] if entry.history else 'none'})")
+    return 0 if decision.verdict == "accepted" else 1

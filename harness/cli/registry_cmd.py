@@ -25,31 +25,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from harness.registry import INDEX, candidates, registry_root
+    """List candidates; a damaged one is listed, marked and explained, and the rest still show."""
+    from harness.registry import candidates, load_index, registry_root
 
     root = registry_root(args.root)
-    index = json.loads((root / INDEX).read_text()) if (root / INDEX).exists() else {"tasks": {}}
-    currents = {entry.get("current"): task for task, entry in index["tasks"].items()}
+    currents = {entry.current.id: task for task, entry in load_index(root).items() if entry.current}
     for item in candidates(root):
-        mark = f"  <- current {currents[item['id']]}" if item["id"] in currents else ""
-        print(f"{item['id']:40} {item['task'] or '-':12} {item['verdict']:13}{mark}")
+        mark = f"  <- current {currents[item.id]}" if item.id in currents else ""
+        problem = f"  ({item.problem})" if item.problem else ""
+        print(f"{item.id:40} {item.task or '-':12} {item.verdict:13}{mark}{problem}")
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
     from harness.errors import InputError
+    from harness.gate.decision import decision_table
+    from harness.gate.store import LATEST, load_decision
     from harness.registry import registry_root
 
     folder = registry_root(args.root) / args.candidate
     if not (folder / "manifest.json").exists():
         raise InputError("no such candidate in the registry", path=str(folder), code="not-a-candidate")
-    manifest = json.loads((folder / "manifest.json").read_text())
-    print(json.dumps({k: manifest.get(k) for k in ("id", "task", "created_at", "base_model", "epochs", "best_epoch", "stats")},
-                     indent=2))
-    if (folder / "decision.json").exists():
-        from harness.cli.gate_cmd import decision_table
-
-        print(decision_table(json.loads((folder / "decision.json").read_text())))
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        summary = {k: manifest.get(k) for k in ("id", "task", "created_at", "base_model", "epochs", "best_epoch", "stats")}
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+        raise InputError(f"damaged manifest ({exc}); retrain this candidate", path=str(folder / "manifest.json"),
+                         code="bad-manifest") from None
+    print(json.dumps(summary, indent=2))
+    if (folder / LATEST).exists():
+        print(decision_table(load_decision(folder / LATEST)))
     return 0
 
 
@@ -57,7 +62,9 @@ def run_promote(args: argparse.Namespace) -> int:
     from harness.registry import promote
 
     entry = promote(args.candidate, args.root, force=args.force)
-    print(f"current: {entry['current']} (history: {', '.join(entry['history']) or 'none'})")
+    assert entry.current is not None
+    print(f"current: {entry.current.id}{' (forced)' if entry.current.forced else ''} "
+          f"(history: {', '.join(d.id for d in entry.history) or 'none'})")
     return 0
 
 
@@ -65,5 +72,6 @@ def run_rollback(args: argparse.Namespace) -> int:
     from harness.registry import rollback
 
     entry = rollback(args.task, args.root)
-    print(f"current: {entry['current']}")
+    assert entry.current is not None
+    print(f"current: {entry.current.id}")
     return 0

@@ -42,4 +42,4 @@ def run(args: argparse.Namespace) -> int:
 
     decision = run_gate(path, args.gate_config or Path(args.config).parent / "harness.yaml")
     print(decision_table(decision), file=sys.stderr)
-    return 0 if decision["verdict"] == "accepted" else 1
+    return 0 if decision.verdict == "accepted" else 1

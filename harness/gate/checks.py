@@ -1,6 +1,6 @@
 """Gate checks: pure functions from scored results to verdicts.
 
-Each returns a :class:`Check`. ``pass`` counts toward an accept; ``fail`` rejects;
+Each returns a :class:`~harness.gate.decision.GateCheck`. ``pass`` counts toward an accept; ``fail`` rejects;
 ``inconclusive`` (too few cases, errors, a straddling interval, missing data) is never an
 accept. Every check names what it observed, the threshold, the paired delta with its
 interval, the p-value where one applies, n, and one line a human understands.
@@ -9,90 +9,65 @@ interval, the p-value where one applies, n, and one line a human understands.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from harness.gate.decision import GateCheck, Outcome, Verdict
 from harness.gate.rules import GateRules
 from harness.metrics import field_labels, metric_values
 from harness.records import CaseResult
 from harness.stats import macro_f1_weighted, mcnemar_exact, paired_bootstrap, paired_bootstrap_metric
 
-Verdict = Literal["pass", "fail", "inconclusive"]
 
-
-@dataclass
-class Check:
-    """One line of the decision table."""
-
-    name: str
-    verdict: Verdict
-    explanation: str
-    observed: dict[str, Any] = field(default_factory=dict)
-    threshold: float | None = None
-    delta: float | None = None
-    interval: tuple[float, float] | None = None
-    p_value: float | None = None
-    n: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The check as JSON-ready data."""
-        return asdict(self)
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
-def data_check(results: dict[str, list[CaseResult]], rules: GateRules) -> Check:
+def data_check(results: dict[str, list[CaseResult]], rules: GateRules) -> GateCheck:
     """Enough cases, every variant present, the same cases in each, and no generation errors."""
     variants = (rules.candidate, *rules.baselines)
     missing = [v for v in variants if not results.get(v)]
     if missing:
-        return Check("data", "inconclusive", f"no results for {', '.join(missing)}")
+        return GateCheck("data", "inconclusive", f"no results for {', '.join(missing)}")
     ids = {v: [r.case.id for r in results[v]] for v in variants}
     if len({tuple(i) for i in ids.values()}) != 1:
-        return Check("data", "inconclusive", "variants were evaluated on different cases; comparisons must be paired")
+        return GateCheck("data", "inconclusive", "variants were evaluated on different cases; comparisons must be paired")
     n = len(ids[rules.candidate])
     errors = {v: sum(r.generation.error is not None for r in results[v]) for v in variants}
     if any(errors.values()):
-        return Check("data", "inconclusive", f"generation errors: {errors}; fix them and rerun", observed=errors, n=n)
+        return GateCheck("data", "inconclusive", f"generation errors: {errors}; fix them and rerun", observed=errors, n=n)
     if n < rules.min_cases:
-        return Check("data", "inconclusive", f"only {n} cases; the gate needs at least {rules.min_cases}",
-                     threshold=rules.min_cases, n=n)
-    return Check("data", "pass", f"{n} paired cases, no generation errors", threshold=rules.min_cases, n=n)
+        return GateCheck("data", "inconclusive", f"only {n} cases; the gate needs at least {rules.min_cases}",
+                         threshold=rules.min_cases, n=n)
+    return GateCheck("data", "pass", f"{n} paired cases, no generation errors", threshold=rules.min_cases, n=n)
 
 
-def primary_check(baseline: str, results: dict[str, list[CaseResult]], rules: GateRules, seed: int = 0) -> Check:
+def primary_check(baseline: str, results: dict[str, list[CaseResult]], rules: GateRules, seed: int = 0) -> GateCheck:
     """The candidate beats ``baseline`` on the primary metric: lower bound of the paired delta > margin
     (or, for pass/fail metrics, McNemar p < alpha with a positive delta)."""
     name = f"beats {baseline} on {rules.primary}"
     cand, base = results[rules.candidate], results[baseline]
     if rules.primary == "field_macro_f1":
         if not rules.fields:
-            return Check(name, "inconclusive", "field_macro_f1 needs scoring.fields")
+            return GateCheck(name, "inconclusive", "field_macro_f1 needs scoring.fields")
         result = _field_macro_f1_delta(base, cand, rules, seed)
         p_value = None
     else:
         b, c = metric_values(base, rules.primary), metric_values(cand, rules.primary)
         pairs = [(x, y) for x, y in zip(b, c, strict=True) if x is not None and y is not None]
         if len(pairs) < rules.min_cases:
-            return Check(name, "inconclusive", f"only {len(pairs)} cases scored on {rules.primary}", n=len(pairs))
-        bs, cs = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+            return GateCheck(name, "inconclusive", f"only {len(pairs)} cases scored on {rules.primary}", n=len(pairs))
+        bs, cs = [p[0] for p in pairs], [p[1] for p in pairs]
         result = paired_bootstrap(bs, cs, n_resamples=rules.n_resamples, confidence=rules.confidence, seed=seed)
-        binary = set(np.unique(np.concatenate([bs, cs]))) <= {0.0, 1.0}
-        p_value = mcnemar_exact(bs, cs) if binary else None
+        binary = set(bs + cs) <= {0.0, 1.0}
+        p_value = mcnemar_exact([x > 0.5 for x in bs], [x > 0.5 for x in cs]) if binary else None
     observed = {"candidate": result.delta + _baseline_value(base, rules), baseline: _baseline_value(base, rules)}
     common = dict(observed=observed, threshold=rules.margin, delta=result.delta, interval=(result.low, result.high),
                   p_value=p_value, n=result.n)
     interval = f"delta {result.delta:+.3f}, {rules.confidence:.0%} CI [{result.low:+.3f}, {result.high:+.3f}]"
     if result.low > rules.margin or (p_value is not None and p_value < rules.alpha and result.delta > rules.margin
                                      and rules.margin == 0):
-        return Check(name, "pass", f"{interval} > margin {rules.margin:+.3f}", **common)
+        return GateCheck(name, "pass", f"{interval} > margin {rules.margin:+.3f}", **common)
     if result.high <= rules.margin:
-        return Check(name, "fail", f"{interval}: not better than {baseline}", **common)
-    return Check(name, "inconclusive", f"{interval} straddles margin {rules.margin:+.3f}: no demonstrated win", **common)
+        return GateCheck(name, "fail", f"{interval}: not better than {baseline}", **common)
+    return GateCheck(name, "inconclusive", f"{interval} straddles margin {rules.margin:+.3f}: no demonstrated win", **common)
 
 
 def _baseline_value(results: Sequence[CaseResult], rules: GateRules) -> float:
@@ -121,48 +96,49 @@ def _field_macro_f1_delta(base: Sequence[CaseResult], cand: Sequence[CaseResult]
                                    confidence=rules.confidence, seed=seed)
 
 
-def floor_check(metric: str, floor: float, results: Sequence[CaseResult]) -> Check:
+def floor_check(metric: str, floor: float, results: Sequence[CaseResult]) -> GateCheck:
     """The candidate's mean of ``metric`` reaches ``floor``."""
     scored = [v for v in metric_values(results, metric) if v is not None]
     if not scored:
-        return Check(f"{metric} floor", "inconclusive", f"{metric} was not scored", threshold=floor)
+        return GateCheck(f"{metric} floor", "inconclusive", f"{metric} was not scored", threshold=floor)
     value = float(np.mean(scored))
     verdict: Verdict = "pass" if value >= floor else "fail"
-    return Check(f"{metric} floor", verdict, f"{metric} {value:.3f} {'>=' if verdict == 'pass' else '<'} floor {floor:.3f}",
-                 observed={"candidate": value}, threshold=floor, n=len(scored))
+    return GateCheck(f"{metric} floor", verdict, f"{metric} {value:.3f} {'>=' if verdict == 'pass' else '<'} floor {floor:.3f}",
+                     observed={"candidate": value}, threshold=floor, n=len(scored))
 
 
 def regression_check(name: str, base: Sequence[float], cand: Sequence[float], tolerance: float, rules: GateRules,
-                     *, higher_is_better: bool = True, relative_to: float | None = None) -> Check:
+                     *, higher_is_better: bool = True, relative_to: float | None = None) -> GateCheck:
     """No regression beyond ``tolerance``: the worst plausible drop (interval bound) stays within it."""
     if len(base) < 2:
-        return Check(name, "inconclusive", "too few items to measure a regression", n=len(base))
+        return GateCheck(name, "inconclusive", "too few items to measure a regression", n=len(base))
     result = paired_bootstrap(base, cand, n_resamples=rules.n_resamples, confidence=rules.confidence)
     sign = 1 if higher_is_better else -1
     scale = relative_to or 1.0
     worst, best = (sign * result.low / scale, sign * result.high / scale) if sign > 0 else (
         sign * result.high / scale, sign * result.low / scale)
     observed = {"base": float(np.mean(base)), "candidate": float(np.mean(cand))}
-    common = dict(observed=observed, threshold=tolerance, delta=result.delta, interval=(result.low, result.high),
-                  n=result.n)
+    common: dict[str, Any] = dict(observed=observed, threshold=tolerance, delta=result.delta,
+                                  interval=(result.low, result.high), n=result.n)
     unit = " (relative)" if relative_to else ""
     if worst >= -tolerance:
-        return Check(name, "pass", f"worst plausible change {worst:+.3f}{unit} within tolerance {tolerance:.3f}", **common)
+        return GateCheck(name, "pass", f"worst plausible change {worst:+.3f}{unit} within tolerance {tolerance:.3f}", **common)
     if best < -tolerance:
-        return Check(name, "fail", f"regression: change at best {best:+.3f}{unit}, beyond tolerance {tolerance:.3f}", **common)
-    return Check(name, "inconclusive", f"interval of the change reaches {worst:+.3f}{unit}, beyond tolerance {tolerance:.3f}",
-                 **common)
+        return GateCheck(name, "fail", f"regression: change at best {best:+.3f}{unit}, beyond tolerance {tolerance:.3f}",
+                         **common)
+    return GateCheck(name, "inconclusive",
+                     f"interval of the change reaches {worst:+.3f}{unit}, beyond tolerance {tolerance:.3f}", **common)
 
 
-def judge_check(rules: GateRules) -> Check:
+def judge_check(rules: GateRules) -> GateCheck:
     """Judge-based metrics count only with a passing calibration against human labels; none exists yet."""
     if not rules.judge_metrics:
-        return Check("judge calibration", "pass", "no judge-based metric is configured")
-    return Check("judge calibration", "inconclusive",
-                 f"{', '.join(rules.judge_metrics)} need a passing judge calibration against human labels; none exists")
+        return GateCheck("judge calibration", "pass", "no judge-based metric is configured")
+    return GateCheck("judge calibration", "inconclusive",
+                     f"{', '.join(rules.judge_metrics)} need a passing judge calibration against human labels; none exists")
 
 
-def decide(checks: Sequence[Check]) -> Literal["accepted", "rejected", "inconclusive"]:
+def decide(checks: Sequence[GateCheck]) -> Outcome:
     """Accepted only when every check passes; any fail rejects; anything else is inconclusive."""
     if any(c.verdict == "fail" for c in checks):
         return "rejected"

@@ -1,4 +1,4 @@
-"""Gate rules from the ``gate`` section of ``harness.yaml``, with the seed's defaults.
+"""Gate rules: the ``gate`` section of ``harness.yaml`` (checked when the file loads) and the rules it yields.
 
     gate:
       candidate: fine-tuned            # the adapter variant under judgement
@@ -17,23 +17,58 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from harness.errors import ConfigError
 
-_KEYS = {"candidate", "baselines", "primary", "margin", "confidence", "alpha", "min_cases", "floors", "general",
-         "forgetting", "judge_metrics", "n_resamples", "fields"}
+CORPUS_METRIC = "field_macro_f1"
+
+
+@dataclass(frozen=True)
+class GeneralSection:
+    """``gate.general``: no regression on general-capability items."""
+
+    items: str | None = field(default=None, metadata={"help": "general-capability items JSONL", "path": True})
+    tolerance: float = field(default=0.05, metadata={"help": "largest allowed drop of general_pass", "min": 0, "max": 1})
+    max_new_tokens: int = field(default=48, metadata={"help": "generation cap for the items", "min": 1})
+
+
+@dataclass(frozen=True)
+class ForgettingSection:
+    """``gate.forgetting``: no rise of the token loss on general text."""
+
+    text: str | None = field(default=None, metadata={"help": "general text JSONL ({text: ...} lines)", "path": True})
+    tolerance: float = field(default=0.10, metadata={"help": "largest allowed relative loss increase", "min": 0})
+
+
+@dataclass(frozen=True)
+class GateSection:
+    """The ``gate`` section as written (validated field by field when the config loads)."""
+
+    candidate: str | None = field(default=None, metadata={"help": "the adapter variant under judgement"})
+    baselines: tuple[str, ...] = field(default=(), metadata={"help": "variants the candidate must beat (default: all others)"})
+    primary: str = field(default=CORPUS_METRIC, metadata={"help": "a per-case metric of the scorers, or field_macro_f1"})
+    margin: float = field(default=0.0, metadata={"help": "the paired delta's lower bound must exceed it", "min": -1, "max": 1})
+    confidence: float = field(default=0.95, metadata={"help": "interval coverage", "above": 0, "max": 0.9999})
+    alpha: float = field(default=0.05, metadata={"help": "McNemar significance level", "above": 0, "max": 0.5})
+    min_cases: int = field(default=50, metadata={"help": "fewer paired cases is inconclusive", "min": 1})
+    floors: dict[str, float] = field(default_factory=dict, metadata={"help": "metric: minimum candidate mean"})
+    general: GeneralSection = field(default_factory=GeneralSection, metadata={"section": GeneralSection})
+    forgetting: ForgettingSection = field(default_factory=ForgettingSection, metadata={"section": ForgettingSection})
+    judge_metrics: tuple[str, ...] = field(default=(), metadata={"help": "metrics that need a judge calibration"})
+    n_resamples: int = field(default=10_000, metadata={"help": "bootstrap resamples", "min": 100})
+    fields: tuple[str, ...] = field(default=(), metadata={"help": "fields of field_macro_f1 (default: scoring.fields)"})
 
 
 @dataclass(frozen=True)
 class GateRules:
-    """Validated gate rules."""
+    """The rules the checks apply (a :class:`GateSection` resolved against the config's variants)."""
 
     candidate: str
     baselines: tuple[str, ...]
-    primary: str = "field_macro_f1"
+    primary: str = CORPUS_METRIC
     margin: float = 0.0
     confidence: float = 0.95
     alpha: float = 0.05
@@ -48,37 +83,42 @@ class GateRules:
     n_resamples: int = 10_000
     fields: tuple[str, ...] = ()
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateRules:
+        """Read rules recorded in a decision (lists back to tuples; keys of other versions ignored)."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        return cls(**values)
 
-def gate_rules(section: dict[str, Any], variants: dict[str, Any], scoring: dict[str, Any], base: Path,
-               source: str | None = None) -> GateRules:
-    """Validate a ``gate`` section against the config's variants.
+
+Complain = Callable[[str, str], ConfigError]
+"""(dotted key, message) → the error to raise, pointing at the key's line where known."""
+
+
+def gate_rules(section: GateSection, variant_kinds: Mapping[str, str], scoring_fields: tuple[str, ...] = (),
+               metrics: Collection[str] | None = None, complain: Complain | None = None) -> GateRules:
+    """Resolve a gate section against the config's variants (name → kind) and known metrics.
 
     Raises:
-        ConfigError: unknown keys, unknown variants, or a candidate that is not an adapter variant.
+        ConfigError: an unknown or unusable variant, or a primary/floor metric no scorer emits.
     """
-    unknown = set(section) - _KEYS
-    if unknown:
-        raise ConfigError(f"unknown key gate.{sorted(unknown)[0]}; allowed: {', '.join(sorted(_KEYS))}", path=source)
-    adapters = [n for n, v in variants.items() if v.kind == "adapter"]
-    candidate = section.get("candidate") or (adapters[0] if len(adapters) == 1 else None)
+    error = complain or (lambda key, message: ConfigError(message))
+    adapters = [n for n, kind in variant_kinds.items() if kind == "adapter"]
+    candidate = section.candidate or (adapters[0] if len(adapters) == 1 else None)
     if candidate not in adapters:
-        raise ConfigError(f"gate.candidate must name an adapter variant; adapter variants: {', '.join(adapters) or 'none'}",
-                          path=source)
-    baselines = tuple(section.get("baselines") or [n for n in variants if n != candidate])
-    missing = [b for b in baselines if b not in variants or b == candidate]
+        raise error("gate.candidate", f"gate.candidate must name an adapter variant; adapter variants: "
+                                      f"{', '.join(adapters) or 'none'}")
+    baselines = section.baselines or tuple(n for n in variant_kinds if n != candidate)
+    missing = [b for b in baselines if b not in variant_kinds or b == candidate]
     if missing or not baselines:
-        raise ConfigError(f"gate.baselines: {missing or 'none'} not usable; variants: {', '.join(variants)}", path=source)
-    general, forgetting = section.get("general") or {}, section.get("forgetting") or {}
-    return GateRules(
-        candidate=candidate, baselines=baselines, primary=str(section.get("primary", "field_macro_f1")),
-        margin=float(section.get("margin", 0.0)), confidence=float(section.get("confidence", 0.95)),
-        alpha=float(section.get("alpha", 0.05)), min_cases=int(section.get("min_cases", 50)),
-        floors={str(k): float(v) for k, v in (section.get("floors") or {}).items()},
-        general_items=str((base / general["items"]).resolve()) if general.get("items") else None,
-        general_tolerance=float(general.get("tolerance", 0.05)),
-        general_max_new_tokens=int(general.get("max_new_tokens", 48)),
-        forgetting_text=str((base / forgetting["text"]).resolve()) if forgetting.get("text") else None,
-        forgetting_tolerance=float(forgetting.get("tolerance", 0.10)),
-        judge_metrics=tuple(section.get("judge_metrics") or ()), n_resamples=int(section.get("n_resamples", 10_000)),
-        fields=tuple(section.get("fields") or scoring.get("fields") or ()),
-    )
+        raise error("gate.baselines", f"gate.baselines: {missing or 'none'} not usable; variants: {', '.join(variant_kinds)}")
+    if metrics is not None:
+        known = sorted({*metrics, CORPUS_METRIC})
+        for key, name in [("gate.primary", section.primary), *((f"gate.floors.{m}", m) for m in section.floors)]:
+            if name not in known:
+                raise error(key, f"{key}: no scorer emits metric {name!r}; known: {', '.join(known)}")
+    return GateRules(candidate, baselines, section.primary, section.margin, section.confidence, section.alpha,
+                     section.min_cases, dict(section.floors), section.general.items, section.general.tolerance,
+                     section.general.max_new_tokens, section.forgetting.text, section.forgetting.tolerance,
+                     section.judge_metrics, section.n_resamples, section.fields or scoring_fields)
+

@@ -1,7 +1,8 @@
 """Scorers: each declares its metrics and whether higher is better; could-not-score is None + why."""
 
 from harness.scorers import structured, text  # noqa: F401  (registers the scorers)
-from harness.scorers.base import SCORERS, Scorer, make_scorer, unscored
+from harness.scorers.base import SCORERS, Scorer, ScorerBase, make_scorer, register, unscored
 from harness.scorers.structured import field_value, parse_lenient, parse_strict
 
-__all__ = ["SCORERS", "Scorer", "field_value", "make_scorer", "parse_lenient", "parse_strict", "unscored"]
+__all__ = ["SCORERS", "Scorer", "ScorerBase", "field_value", "make_scorer", "parse_lenient", "parse_strict", "register",
+           "unscored"]

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.data.schema import OutputSchema
-from harness.records import Case, Generation, Score
-from harness.scorers.base import register, unscored
+from harness.records import Case, Score
+from harness.scorers.base import ScorerBase, register
 
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
 
@@ -40,7 +40,7 @@ def parse_lenient(text: str) -> Any | None:
 
 
 @register("schema")
-class SchemaScorer:
+class SchemaScorer(ScorerBase):
     """``schema_valid`` (exactly one JSON value that validates) and ``schema_valid_lenient``."""
 
     metrics = {"schema_valid": True, "schema_valid_lenient": True}
@@ -51,16 +51,14 @@ class SchemaScorer:
     def applies(self, case: Case) -> bool:
         return True
 
-    def score(self, case: Case, generation: Generation) -> list[Score]:
-        if generation.text is None:
-            return unscored(self.metrics, f"generation failed: {generation.error}")
-        strict, lenient = parse_strict(generation.text), parse_lenient(generation.text)
+    def score_text(self, case: Case, text: str) -> list[Score]:
+        strict, lenient = parse_strict(text), parse_lenient(text)
         return [Score("schema_valid", float(strict is not None and self.schema.validator.is_valid(strict))),
                 Score("schema_valid_lenient", float(lenient is not None and self.schema.validator.is_valid(lenient)))]
 
 
 @register("fields")
-class FieldScorer:
+class FieldScorer(ScorerBase):
     """Per-field accuracy against the reference JSON (``field:<name>``) and their mean (``field_mean``).
 
     An output that is not a JSON object scores 0 on every field. Cases whose reference is
@@ -74,11 +72,10 @@ class FieldScorer:
     def applies(self, case: Case) -> bool:
         return isinstance(parse_strict(case.reference or ""), dict)
 
-    def score(self, case: Case, generation: Generation) -> list[Score]:
-        if generation.text is None:
-            return unscored(self.metrics, f"generation failed: {generation.error}")
+    def score_text(self, case: Case, text: str) -> list[Score]:
         reference = parse_strict(case.reference or "")
-        output = parse_strict(generation.text)
+        assert isinstance(reference, dict)  # applies() admits only JSON-object references
+        output = parse_strict(text)
         output = output if isinstance(output, dict) else {}
         values = [float(name in output and output[name] == reference.get(name)) for name in self.fields]
         return [Score(f"field:{name}", value) for name, value in zip(self.fields, values, strict=True)] + [

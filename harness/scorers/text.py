@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from harness.data.normalize import normalize_text
-from harness.errors import ConfigError
-from harness.records import Case, Generation, Score
-from harness.scorers.base import register, unscored
+from harness.errors import ConfigError, InputError
+from harness.records import Case, Score
+from harness.scorers.base import ScorerBase, register
+from harness.scorers.item_checks import ITEM_CHECKS
 
 
 @register("exact_match")
-class ExactMatch:
+class ExactMatch(ScorerBase):
     """``exact_match``: the normalised output equals the normalised reference."""
 
     metrics = {"exact_match": True}
@@ -26,14 +26,12 @@ class ExactMatch:
     def applies(self, case: Case) -> bool:
         return case.reference is not None
 
-    def score(self, case: Case, generation: Generation) -> list[Score]:
-        if generation.text is None:
-            return unscored(self.metrics, f"generation failed: {generation.error}")
-        return [Score("exact_match", float(normalize_text(generation.text) == normalize_text(case.reference or "")))]
+    def score_text(self, case: Case, text: str) -> list[Score]:
+        return [Score("exact_match", float(normalize_text(text) == normalize_text(case.reference or "")))]
 
 
 @register("answer_check")
-class AnswerCheck:
+class AnswerCheck(ScorerBase):
     """``answer_correct``: the output contains any of the case's ``accept`` strings (facts questions)."""
 
     metrics = {"answer_correct": True}
@@ -41,10 +39,8 @@ class AnswerCheck:
     def applies(self, case: Case) -> bool:
         return bool(case.metadata.get("accept"))
 
-    def score(self, case: Case, generation: Generation) -> list[Score]:
-        if generation.text is None:
-            return unscored(self.metrics, f"generation failed: {generation.error}")
-        output = normalize_text(generation.text)
+    def score_text(self, case: Case, text: str) -> list[Score]:
+        output = normalize_text(text)
         hit = next((a for a in case.metadata["accept"] if normalize_text(a) in output), None)
         return [Score("answer_correct", float(hit is not None), f"matched {hit!r}" if hit else None)]
 
@@ -61,7 +57,7 @@ def _cosine(a: Counter[str], b: Counter[str]) -> float:
 
 
 @register("style")
-class HouseStyle:
+class HouseStyle(ScorerBase):
     """House-style checks read from a ``style.yaml`` (rules as data).
 
     ``style_pass`` (every rule holds), ``style_violations`` (how many rules broke; lower is
@@ -95,61 +91,15 @@ class HouseStyle:
         broken += [f"missing pattern {p.pattern!r}" for p in self.required_patterns if not p.search(text)]
         return broken
 
-    def score(self, case: Case, generation: Generation) -> list[Score]:
-        if generation.text is None:
-            return unscored(self.metrics, f"generation failed: {generation.error}")
-        broken = self.violations(generation.text)
+    def score_text(self, case: Case, text: str) -> list[Score]:
+        broken = self.violations(text)
         detail = "; ".join(broken[:3]) or None
         return [Score("style_pass", float(not broken), detail), Score("style_violations", float(len(broken)), detail),
-                Score("style_similarity", round(_cosine(_profile(generation.text), _profile(case.reference or "")), 4))]
-
-
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
-
-
-def _check(check: dict[str, Any], text: str) -> bool:
-    kind, stripped, lowered = check["type"], text.strip(), text.lower()
-    values = [str(v).lower() for v in check.get("values", [])]
-    if kind == "contains_any":
-        return any(v in lowered for v in values)
-    if kind == "contains_all":
-        return all(v in lowered for v in values)
-    if kind == "not_contains":
-        return not any(v in lowered for v in values)
-    if kind == "number":
-        numbers = [float(n.replace(",", "")) for n in _NUMBER.findall(text) if n.replace(",", "").strip("-")]
-        return any(abs(n - float(check["value"])) <= 1e-6 for n in numbers)
-    if kind == "regex":
-        return re.search(check["pattern"], text, re.I) is not None
-    if kind in ("max_words", "min_words"):
-        words = len(text.split())
-        return words <= check["n"] if kind == "max_words" else words >= check["n"]
-    if kind in ("lowercase", "uppercase"):
-        letters = [c for c in text if c.isalpha()]
-        return bool(letters) and all(c.islower() if kind == "lowercase" else c.isupper() for c in letters)
-    if kind == "no_commas":
-        return "," not in text
-    if kind in ("starts_with", "ends_with"):
-        value = str(check["value"]).lower()
-        return stripped.lower().startswith(value) if kind == "starts_with" else stripped.lower().endswith(value)
-    if kind == "json_object":
-        try:
-            value = json.loads(stripped)
-        except json.JSONDecodeError:
-            return False
-        return isinstance(value, dict) and all(k in value for k in check.get("keys", []))
-    if kind == "line_count":
-        lines = [line for line in text.splitlines() if line.strip()]
-        return check.get("min", 0) <= len(lines) <= check.get("max", 10**9)
-    raise ConfigError(f"unknown check type {kind!r}")
-
-
-CHECK_TYPES = ("contains_any", "contains_all", "not_contains", "number", "regex", "max_words", "min_words", "lowercase",
-               "uppercase", "no_commas", "starts_with", "ends_with", "json_object", "line_count")
+                Score("style_similarity", round(_cosine(_profile(text), _profile(case.reference or "")), 4))]
 
 
 @register("general_checks")
-class GeneralChecks:
+class GeneralChecks(ScorerBase):
     """``general_pass``: every programmatic check of a general-capability item holds."""
 
     metrics = {"general_pass": True}
@@ -157,8 +107,19 @@ class GeneralChecks:
     def applies(self, case: Case) -> bool:
         return bool(case.metadata.get("checks"))
 
-    def score(self, case: Case, generation: Generation) -> list[Score]:
-        if generation.text is None:
-            return unscored(self.metrics, f"generation failed: {generation.error}")
-        failed = [c["type"] for c in case.metadata["checks"] if not _check(c, generation.text)]
+    def check_cases(self, cases: Sequence[Case]) -> None:
+        """Every check type of every item is known, before any generation.
+
+        Raises:
+            InputError: an unknown type, at the item's line (the message lists the known types).
+        """
+        for case in cases:
+            unknown = [c.get("type") for c in case.metadata.get("checks") or [] if c.get("type") not in ITEM_CHECKS]
+            if unknown:
+                path, _, line = str(case.metadata.get("source", "")).rpartition(":")
+                raise InputError(f"unknown check type {unknown[0]!r}; known: {', '.join(ITEM_CHECKS)}", path=path or None,
+                                 line=int(line) if line.isdigit() else None, code="bad-item")
+
+    def score_text(self, case: Case, text: str) -> list[Score]:
+        failed = [c["type"] for c in case.metadata["checks"] if not ITEM_CHECKS[c["type"]](c, text)]
         return [Score("general_pass", float(not failed), f"failed: {', '.join(failed)}" if failed else None)]

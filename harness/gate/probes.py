@@ -1,0 +1,75 @@
+"""Gate checks that need more than scored results: the training data, general items, token losses."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from harness.backends import AdapterBackend, Backend
+from harness.cases import load_cases
+from harness.data import leakage, load_examples
+from harness.evalconfig import EvalConfig, VariantSpec
+from harness.fileio import sha256_file
+from harness.gate.checks import regression_check
+from harness.gate.decision import GateCheck
+from harness.gate.rules import GateRules
+from harness.metrics import by_variant, metric_values
+from harness.records import Case, Example
+from harness.runner import EvalOptions, open_cache, run_eval
+from harness.scoring import ScoringSection
+
+log = logging.getLogger(__name__)
+
+
+def _as_examples(cases: list[Case]) -> list[Example]:
+    return [Example(tuple(c.messages) + ({"role": "assistant", "content": c.reference or ""},),
+                    c.metadata.get("source", c.id), i) for i, c in enumerate(cases, 1)]
+
+
+def leakage_check(config: EvalConfig, manifest: dict[str, Any]) -> GateCheck:
+    """No held-out case is in the candidate's training data (fails closed when that data is gone or changed)."""
+    data = manifest.get("data") or {}
+    dataset, expected = data.get("dataset"), data.get("dataset_sha256")
+    if not dataset or not Path(dataset).exists():
+        return GateCheck("held-out leakage", "inconclusive", f"the candidate's training data {dataset!r} is not available")
+    if sha256_file(dataset) != expected:
+        return GateCheck("held-out leakage", "inconclusive", f"{dataset} changed since training (sha256 mismatch)")
+    held = _as_examples(load_cases(config.cases, config.task))
+    leaks = leakage(held, load_examples(dataset))
+    if leaks:
+        return GateCheck("held-out leakage", "fail", f"{len(leaks)} held-out cases leak from training data, e.g. {leaks[0]}",
+                         n=len(held))
+    return GateCheck("held-out leakage", "pass", f"none of {len(held)} held-out cases is in the candidate's training data",
+                 n=len(held))
+
+
+def general_check(config: EvalConfig, rules: GateRules, backend: Backend, options: EvalOptions) -> GateCheck:
+    """No regression of general_pass on the general-capability items, base model against the candidate."""
+    variants = {"base": VariantSpec("base", "prompt"), rules.candidate: config.variants[rules.candidate]}
+    general = dataclasses.replace(config, task="general", cases=rules.general_items or "", variants=variants,
+                                  scoring=ScoringSection(),
+                                  decoding=dataclasses.replace(config.decoding, max_new_tokens=rules.general_max_new_tokens))
+    run = run_eval(general, dataclasses.replace(options, variants=None), backend=backend)
+    results = by_variant(run.results)
+    base, cand = metric_values(results["base"], "general_pass"), metric_values(results[rules.candidate], "general_pass")
+    pairs = [(b, c) for b, c in zip(base, cand, strict=True) if b is not None and c is not None]
+    return regression_check("general capability (general_pass)", [p[0] for p in pairs], [p[1] for p in pairs],
+                            rules.general_tolerance, rules)
+
+
+def forgetting_check(rules: GateRules, backend: Backend, options: EvalOptions) -> GateCheck:
+    """No rise of the mean token loss on general text beyond the tolerance (needs an adapter-capable backend)."""
+    if not isinstance(backend, AdapterBackend):
+        return GateCheck("forgetting (token loss)", "inconclusive", "needs the local backend to read token losses")
+    texts = [json.loads(line)["text"] for line in Path(rules.forgetting_text or "").read_text().splitlines() if line.strip()]
+    with open_cache(options) as cache:
+        if cache is not None and options.cache_mode == "use":
+            base, cand = cache.losses(backend, texts, None), cache.losses(backend, texts, rules.candidate)
+        else:
+            base, cand = backend.token_losses(texts, None), backend.token_losses(texts, rules.candidate)
+    mean = sum(base) / len(base)
+    return regression_check("forgetting (token loss)", base, cand, rules.forgetting_tolerance, rules,
+                            higher_is_better=False, relative_to=mean)

@@ -1,0 +1,80 @@
+"""``registry.json``: each task's current deployment and the ones before it, as typed records.
+
+Older files (history as bare ids, ``forced`` only on the current entry) still read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InputError
+from harness.fileio import atomic_write_json
+
+INDEX = "registry.json"
+
+
+@dataclasses.dataclass
+class Deployment:
+    """What serves a task (or served it, in ``history``)."""
+
+    id: str
+    """The candidate folder's name under the registry root."""
+    promoted_at: str | None = None
+    forced: bool = False
+    """Promoted with ``--force`` (without a verified accept)."""
+    kind: str = "adapter"
+    """What ``id`` names: ``adapter`` (a candidate folder) today."""
+
+    @classmethod
+    def from_json(cls, data: Any) -> Deployment:
+        """A history item: a bare id (older registries) or a deployment object."""
+        if isinstance(data, str):
+            return cls(data)
+        return cls(str(data["id"]), data.get("promoted_at"), bool(data.get("forced", False)), data.get("kind", "adapter"))
+
+
+@dataclasses.dataclass
+class TaskEntry:
+    """One task's current deployment and the ones before it (newest last)."""
+
+    current: Deployment | None
+    history: list[Deployment] = dataclasses.field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as ``registry.json`` holds it (the current deployment's fields flat, for older readers)."""
+        flat = dataclasses.asdict(self.current) if self.current else {"id": None}
+        flat["current"] = flat.pop("id")
+        return {**flat, "history": [dataclasses.asdict(d) for d in self.history]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TaskEntry:
+        """Read an entry written by :meth:`to_json` or by older versions."""
+        current = data.get("current")
+        deployment = Deployment.from_json({**data, "id": current}) if current else None
+        return cls(deployment, [Deployment.from_json(item) for item in data.get("history") or []])
+
+
+def load_index(root: Path) -> dict[str, TaskEntry]:
+    """Every task's entry from ``registry.json`` (none when there is no file).
+
+    Raises:
+        InputError: the file is damaged (the message names it and how to recover).
+    """
+    path = root / INDEX
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(task): TaskEntry.from_json(entry) for task, entry in data["tasks"].items()}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"damaged registry index ({type(exc).__name__}: {exc}); restore it from a backup, or delete it "
+                         "and promote each task's adapter again with `harness registry promote`", path=str(path),
+                         code="bad-registry") from None
+
+
+def save_index(root: Path, index: dict[str, TaskEntry]) -> None:
+    """Write ``registry.json`` atomically."""
+    atomic_write_json(root / INDEX, {"tasks": {task: entry.to_json() for task, entry in index.items()}})
