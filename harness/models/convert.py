@@ -13,6 +13,7 @@ import logging
 import time
 from pathlib import Path
 
+from harness.errors import HarnessError, ModelNotAvailableError
 from harness.fileio import atomic_directory, atomic_write_json
 from harness.models.cache import cache_dir, cached_sha256
 
@@ -51,6 +52,12 @@ def convert_gguf(gguf_path: Path, *, alias: str | None = None) -> Path:
     except (FileExistsError, OSError):
         if not (target / MARKER).exists():  # not a concurrent winner: a real failure
             raise
+    except HarnessError:
+        raise
+    except Exception as exc:  # transformers' GGUF reader: not a GGUF, truncated, unsupported architecture
+        raise ModelNotAvailableError(f"cannot convert this GGUF file ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); "
+                                     "is it a complete GGUF of a supported architecture?", path=str(gguf_path),
+                                     code="bad-gguf") from exc
     return target
 
 
