@@ -22,7 +22,8 @@ from harness.errors import InputError
 _CHUNK = 1 << 20
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process umask, read without changing it."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -93,7 +94,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file normal permissions
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -121,7 +122,7 @@ def atomic_directory(final: str | os.PathLike[str]) -> Iterator[Path]:
     make_folder(final.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp creates 0700
         yield tmp
         os.replace(tmp, final)
     except BaseException:
