@@ -76,6 +76,13 @@ def test_a_path_that_never_delivers_data_is_refused_not_read(argv, fifo, data, t
     one_line_error(capsys, "not-a-file", "block")
 
 
+def test_a_config_pointing_at_a_fifo_is_refused(fifo, tmp_path, capsys):
+    config = tmp_path / "harness.yaml"
+    config.write_text(f"task: t\ncases: {fifo.name}\nvariants:\n  base: {{kind: prompt}}\n")
+    assert cli("eval", "--config", config) == 2
+    one_line_error(capsys, f"{fifo}: not-a-file")
+
+
 def test_reader_refuses_a_fifo_itself(fifo):
     from harness.data import parse_jsonl
 
@@ -95,6 +102,10 @@ def test_reader_refuses_a_fifo_itself(fifo):
     (["gate", "{data}", "--config", "{data}"], "not-an-adapter"),
     (["ask", "{tmp}"], "not-a-file"),
     (["ask", "{data}", "--model", "{tmp}", "--adapter", "{data}"], "model-unavailable"),
+    (["ask", "{data}", "--limit", "0"], "bad-option"),
+    (["train", "{data}", "--output-dir", "{data}"], "not-a-folder"),
+    (["train", "{data}", "--gate-config", "{tmp}"], "not-a-file"),
+    (["train", "{data}", "--gate"], "file-not-found"),
 ])
 def test_the_wrong_kind_of_path_is_one_line_exit_2(argv, code, data, tmp_path, capsys):
     assert cli(*[a.format(data=data, tmp=tmp_path) for a in argv]) == 2
