@@ -287,3 +287,18 @@ def test_verbose_shows_the_traceback_of_an_unexpected_error(monkeypatch, capsys,
     with caplog.at_level("INFO", logger="harness.cli.main"):
         assert main(["-v", "lint", str(data)]) == 2
     assert any(record.exc_info and record.exc_info[0] is TypeError for record in caplog.records)
+
+
+def test_deeply_nested_schema_and_outputs_are_findings_or_one_line(tmp_path, capsys):
+    from tests.conftest import chat
+
+    schema = tmp_path / "schema.json"
+    schema.write_text("[" * 100_000 + "]" * 100_000)
+    data = tmp_path / "data.jsonl"
+    data.write_text(json.dumps(chat("hi", "[" * 100_000 + "]" * 100_000)) + "\n")
+    assert cli("lint", data, "--schema", schema, "--model", "none") == 2
+    one_line_error(capsys, f"{schema}: bad-schema")
+    schema.write_text('{"type": "object"}')
+    assert cli("lint", data, "--schema", schema, "--model", "none") == 1
+    out = capsys.readouterr()
+    assert f"{data}:1: output-not-json: " in out.out and "Traceback" not in out.err
