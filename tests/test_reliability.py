@@ -302,3 +302,29 @@ def test_deeply_nested_schema_and_outputs_are_findings_or_one_line(tmp_path, cap
     assert cli("lint", data, "--schema", schema, "--model", "none") == 1
     out = capsys.readouterr()
     assert f"{data}:1: output-not-json: " in out.out and "Traceback" not in out.err
+
+
+def test_sigterm_unwinds_and_leaves_no_temporary_folder(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import importlib, sys, time\n"
+        "cli_main = importlib.import_module('harness.cli.main')\n"
+        "from harness.fileio import atomic_directory\n"
+        "def slow(args):\n"
+        "    with atomic_directory(sys.argv[1] + '/final') as tmp:\n"
+        "        (tmp / 'half').write_text('x')\n"
+        "        print('ready', flush=True)\n"
+        "        time.sleep(60)\n"
+        "cli_main.lint_cmd.register = lambda sub: sub.add_parser('lint').set_defaults(handler=slow)\n"
+        "sys.exit(cli_main.main(['lint']))\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGTERM and "terminated" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

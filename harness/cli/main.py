@@ -10,11 +10,14 @@ last-resort guard still prints one line and exits 2, and ``-v`` shows the traceb
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import logging
 import os
+import signal
 import stat
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 
 from harness.cli import ask_cmd, eval_cmd, gate_cmd, lint_cmd, models_cmd, registry_cmd, split_cmd, train_cmd
@@ -37,19 +40,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C so every ``finally`` (temporary folders) runs before the exit."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While the CLI runs, SIGTERM unwinds the stack (cleaning temporaries) instead of killing it at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits 2 with a usage line on bad options
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        refuse_blocking_paths(args)
-        return args.handler(args)
+        with _sigterm_unwinds():
+            refuse_blocking_paths(args)
+            return args.handler(args)
     except HarnessError as exc:
         print(f"harness {args.verb}: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         print(f"harness {args.verb}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"harness {args.verb}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except OSError as exc:  # a path the user gave that cannot be read or written as asked
         log.info("traceback of the error below", exc_info=True)
         print(f"harness {args.verb}: {describe_os_error(exc)}", file=sys.stderr)
