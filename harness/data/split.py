@@ -56,7 +56,8 @@ def assign(examples: Sequence[Example], eval_split: float, seed: int = 0, purpos
     """
     if not 0.0 < eval_split < 1.0:
         raise InputError(f"eval_split must be between 0 and 1 (exclusive), got {eval_split}", code="bad-eval-split")
-    train, heldout = [], []
+    train: list[Example] = []
+    heldout: list[Example] = []
     for example in examples:
         (heldout if split_score(example, seed, purpose) < eval_split else train).append(example)
     return Split(train, heldout)

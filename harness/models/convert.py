@@ -68,8 +68,8 @@ def _write_checkpoint(gguf_path: Path, out: Path) -> None:
     model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     # The weights are de-quantised already; transformers refuses to save while the GGUF
     # quantizer marker is set, and the GGUF config carries no `architectures`.
-    model.hf_quantizer = None
-    model.is_quantized = False
+    model.hf_quantizer = None  # type: ignore[assignment]
+    model.is_quantized = False  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.config.architectures = [type(model).__name__]

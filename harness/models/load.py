@@ -67,7 +67,7 @@ def load_model(spec_or_ref: str | ResolvedModel, *, device: str | None = None, d
         model = AutoModelForCausalLM.from_pretrained(ref.location, dtype=dtype)
     except Exception as exc:  # OSError, SafetensorError, config errors: the files are missing or damaged
         raise _damaged(ref, "weights", exc) from exc
-    return LoadedModel(model.to(device), tokenizer, ref)
+    return LoadedModel(model.to(device), tokenizer, ref)  # type: ignore[arg-type]  # transformers' stub of .to
 
 
 def ensure_pad_token(tokenizer: Any, model: Any | None = None) -> int:
