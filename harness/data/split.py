@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from harness.data.load import load_examples
 from harness.data.normalize import conversation_key
 from harness.errors import InputError, OutputExistsError
-from harness.fileio import atomic_write_json, atomic_write_text, check_regular_file, current_umask, make_folder, sha256_file
+from harness.fileio import atomic_write_json, atomic_write_text, current_umask, make_folder, sha256_file
 from harness.records import Example
 
 SPLIT_METHOD = "sha256(seed, normalised input) < eval_split"
@@ -84,7 +84,6 @@ def write_split(data: str | Path, out: str | Path, eval_split: float, seed: int 
         raise OutputExistsError(
             f"would overwrite {', '.join(existing)}; pass --force or choose another --out", path=str(out)
         )
-    check_regular_file(data, "JSONL file")
     split = assign(load_examples(data), eval_split, seed)
     make_folder(out.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
@@ -120,7 +119,8 @@ def _swap_in(staging: Path, out: Path) -> None:
     A folder holding nothing but a split (or no folder yet) is replaced whole by renames. A
     folder that holds other files too (``--out data/``) keeps them: the finished files are
     renamed in one by one, which can no longer fail part-way for lack of space or a crash
-    while writing.
+    while writing. (Between the two renames of a swap, a crash leaves the old split in the
+    hidden ``.<out>.*.old`` folder beside ``out``.)
     """
     os.chmod(staging, 0o777 & ~current_umask())
     if not out.exists():
