@@ -328,3 +328,20 @@ def test_sigterm_unwinds_and_leaves_no_temporary_folder(tmp_path):
     _, err = process.communicate(timeout=30)
     assert process.returncode == 128 + signal.SIGTERM and "terminated" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_conversion_leaves_no_lasting_temporary_folder(tmp_path, monkeypatch, capsys):
+    from harness.fileio import sha256_file
+    from harness.models.convert import converted_dir
+
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    junk = tmp_path / "model.gguf"
+    junk.write_bytes(b"not a gguf" * 10)
+    target = converted_dir(sha256_file(junk))
+    stale, fresh = (target.parent / f".{target.name}.{name}.partial" for name in ("killed", "running"))
+    for folder in (stale, fresh):
+        folder.mkdir(parents=True)
+    os.utime(stale, (0, 0))
+    assert cli("models", "prepare", junk) == 2
+    one_line_error(capsys, "bad-gguf")
+    assert not stale.exists() and fresh.exists()
