@@ -243,9 +243,13 @@ def test_identity_and_adapters() -> None:
         made.adapter_identity("lora-a")
 
 
-def test_bad_settings_are_config_errors() -> None:
-    with pytest.raises(ConfigError, match="concurrency"):
-        OpenAICompatibleBackend(base_url="http://x/v1", model="m", concurrency=0)
+@pytest.mark.parametrize("setting, value", [("concurrency", 0), ("concurrency", 2.5), ("timeout_s", "abc"),
+                                            ("timeout_s", 0), ("max_retries", -1), ("base_url", "not a url"),
+                                            ("base_url", 42), ("model", ""), ("api_key_env", None)])
+def test_bad_settings_are_config_errors(setting: str, value: object) -> None:
+    options: dict = {"base_url": "http://x/v1", "model": "m", setting: value}
+    with pytest.raises(ConfigError, match=setting):
+        OpenAICompatibleBackend(**options)
 
 
 def test_works_from_a_thread_and_inside_a_running_loop() -> None:

@@ -345,3 +345,13 @@ def test_a_killed_conversion_leaves_no_lasting_temporary_folder(tmp_path, monkey
     assert cli("models", "prepare", junk) == 2
     one_line_error(capsys, "bad-gguf")
     assert not stale.exists() and fresh.exists()
+
+
+@pytest.mark.parametrize("options, match", [({"batch_size": "x"}, "batch_size"), ({"batch_size": 0}, "batch_size"),
+                                            ({"device": "tpu"}, "device")])
+def test_bad_local_backend_settings_are_config_errors(options, match, tiny_checkpoint):
+    from harness.backends.local import LocalBackend
+    from harness.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        LocalBackend(str(tiny_checkpoint), **options)

@@ -18,9 +18,11 @@ from typing import Any
 
 from harness.adapters import AdapterHasNoEffect, adapter_changes_logits, adapter_identity, check_adapter_folder
 from harness.chat import render
-from harness.errors import InputError
+from harness.errors import ConfigError, InputError
 from harness.models import LoadedModel, ensure_pad_token, load_model, resolve_model
 from harness.records import Decoding, Generation, GenerationRequest
+
+_DEVICES = ("cpu", "cuda", "mps")
 
 
 class LocalBackend:
@@ -35,6 +37,10 @@ class LocalBackend:
     kind = "local"
 
     def __init__(self, model: str | LoadedModel, *, batch_size: int = 8, device: str | None = None) -> None:
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ConfigError(f"local backend: batch_size must be a positive integer, got {batch_size!r}")
+        if device is not None and (not isinstance(device, str) or device.split(":")[0] not in _DEVICES):
+            raise ConfigError(f"local backend: device must be one of {', '.join(_DEVICES)} (e.g. cuda:1), got {device!r}")
         self.ref = resolve_model(model) if isinstance(model, str) else model.ref
         self.batch_size = batch_size
         self.device = device

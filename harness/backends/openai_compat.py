@@ -76,9 +76,7 @@ class OpenAICompatibleBackend:
 
     def __init__(self, *, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8,
                  timeout_s: float = 60.0, max_retries: int = 5) -> None:
-        if concurrency < 1 or timeout_s <= 0 or max_retries < 0:
-            raise ConfigError(f"openai backend: need concurrency >= 1, timeout_s > 0 and max_retries >= 0; got "
-                              f"concurrency={concurrency}, timeout_s={timeout_s}, max_retries={max_retries}")
+        _check_options(base_url, model, api_key_env, concurrency, timeout_s, max_retries)
         self.base_url = base_url
         self.model = model
         self.concurrency = concurrency
@@ -206,6 +204,31 @@ class OpenAICompatibleBackend:
     def _redact(self, text: str) -> str:
         """``text`` with the exact API key replaced (the ``EMPTY`` placeholder is no secret)."""
         return text.replace(self._key.reveal(), "***") if self._key_is_set else text
+
+
+def _check_options(base_url: Any, model: Any, api_key_env: Any, concurrency: Any, timeout_s: Any, max_retries: Any) -> None:
+    """Refuse settings that would fail later, mid-run, with a less clear message.
+
+    Raises:
+        ConfigError: the first bad setting.
+    """
+    def is_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    problems = [
+        (not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")),
+         f"base_url must be an http:// or https:// URL such as http://127.0.0.1:8000/v1, got {base_url!r}"),
+        (not isinstance(model, str) or not model, f"model must be a non-empty string, got {model!r}"),
+        (not isinstance(api_key_env, str) or not api_key_env,
+         f"api_key_env must name an environment variable, got {api_key_env!r}"),
+        (not is_int(concurrency) or concurrency < 1, f"concurrency must be an integer >= 1, got {concurrency!r}"),
+        (not isinstance(timeout_s, int | float) or isinstance(timeout_s, bool) or not timeout_s > 0,
+         f"timeout_s must be a number > 0, got {timeout_s!r}"),
+        (not is_int(max_retries) or max_retries < 0, f"max_retries must be an integer >= 0, got {max_retries!r}"),
+    ]
+    for bad, message in problems:
+        if bad:
+            raise ConfigError(f"openai backend: {message}", code="bad-config")
 
 
 class AttemptTimedOut(RuntimeError):
