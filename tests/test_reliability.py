@@ -355,3 +355,15 @@ def test_bad_local_backend_settings_are_config_errors(options, match, tiny_check
 
     with pytest.raises(ConfigError, match=match):
         LocalBackend(str(tiny_checkpoint), **options)
+
+
+def test_cuda_asked_for_on_a_machine_without_it(tiny_checkpoint):
+    import torch
+
+    from harness.errors import ModelNotAvailableError
+    from harness.models import load_model
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ModelNotAvailableError, match="no usable CUDA"):
+        load_model(str(tiny_checkpoint), device="cuda")

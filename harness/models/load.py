@@ -61,6 +61,9 @@ def load_model(spec_or_ref: str | ResolvedModel, *, device: str | None = None, d
     ref = resolve_model(spec_or_ref) if isinstance(spec_or_ref, str) else spec_or_ref
     _require_loadable(ref)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelNotAvailableError(f"device {device!r} asked for, but this machine has no usable CUDA device; "
+                                     "use device: cpu or leave device unset", code="no-device")
     dtype = dtype or (torch.bfloat16 if device == "cuda" else torch.float32)
     tokenizer = load_tokenizer(ref)
     try:
