@@ -4,20 +4,25 @@ The key is a sha256 of everything that can change an output: backend kind, model
 (path or id with weights hash), adapter hash, the rendered messages, decoding parameters
 and the sample index. Only successful generations are stored; errors are never cached.
 Writers retry while another process holds the lock (``busy_timeout``), so pytest-xdist
-workers can share one file.
+workers can share one file. A damaged or unreadable database file is an
+:class:`~harness.errors.InputError` that names the file to delete (it holds nothing but
+cached outputs).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from harness.fileio import sha256_text
+from harness.errors import InputError
+from harness.fileio import make_folder, sha256_text
 from harness.records import Decoding, Generation, GenerationRequest
 
 SCHEMA = """
@@ -34,6 +39,18 @@ CREATE TABLE IF NOT EXISTS token_losses (
     loss REAL NOT NULL
 )
 """
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(method: F) -> F:
+    """Run a :class:`GenerationCache` method with damaged-file errors turned into :class:`InputError`."""
+    @functools.wraps(method)
+    def wrapper(self: GenerationCache, *args: Any, **kwargs: Any) -> Any:
+        with self._damage_is_input_error():
+            return method(self, *args, **kwargs)
+    return wrapper  # type: ignore[return-value]
 
 
 def cache_key(backend: dict[str, Any], adapter: dict[str, Any] | None, request: GenerationRequest,
@@ -58,13 +75,27 @@ class GenerationCache:
 
     def __init__(self, path: str | Path, timeout_s: float = 60.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
-        self._db.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
-        self._retry(lambda: self._db.execute("PRAGMA journal_mode = WAL"))
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._retry(lambda: self._db.executescript(SCHEMA))
+        make_folder(self.path.parent)
+        with self._damage_is_input_error():
+            self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+            self._retry(lambda: self._db.execute("PRAGMA journal_mode = WAL"))
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._retry(lambda: self._db.executescript(SCHEMA))
 
+    @contextlib.contextmanager
+    def _damage_is_input_error(self) -> Iterator[None]:
+        """Turn SQLite's complaints about the file (damaged, not a database, unopenable) into one clear error."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:  # OperationalError ("locked" after retries, "unable to open") included
+            if "locked" in str(exc):
+                raise
+            raise InputError(f"the generation cache cannot be used ({exc}); delete this file (and its -wal/-shm "
+                             "files beside it): it holds only cached outputs, which are regenerated",
+                             path=str(self.path), code="damaged-cache") from exc
+
+    @_guarded
     def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Cached rows for the keys that are present."""
         found: dict[str, dict[str, Any]] = {}
@@ -78,6 +109,7 @@ class GenerationCache:
                               "latency_s": latency}
         return found
 
+    @_guarded
     def put_many(self, items: Iterable[tuple[str, Generation]]) -> int:
         """Store successful generations (errors are skipped); return how many were written."""
         rows = [(key, g.text, g.prompt_tokens, g.completion_tokens, g.latency_s, time.time())
@@ -87,6 +119,7 @@ class GenerationCache:
                 "INSERT OR REPLACE INTO generations VALUES (?, ?, ?, ?, ?, ?)", rows))
         return len(rows)
 
+    @_guarded
     def losses(self, backend: Any, texts: Sequence[str], adapter: str | None) -> list[float]:
         """Mean token losses of ``texts`` under ``adapter``, computing (and storing) only the missing ones."""
         identity = [backend.identity(), backend.adapter_identity(adapter)]
@@ -101,6 +134,7 @@ class GenerationCache:
             found.update(rows)
         return [found[key] for key in keys]
 
+    @_guarded
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM generations").fetchone()[0])
 

@@ -10,16 +10,20 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from harness.errors import InputError
+
 _CHUNK = 1 << 20
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process umask, read without changing it."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -34,22 +38,63 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def check_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path:
+    """Return ``path`` if it is a regular file; refuse anything that could block or is no file.
+
+    A FIFO, socket or device (``/dev/zero``, ``/dev/stdin``) may never deliver an end of
+    data, so reading it could hang forever: it is refused before any read.
+
+    Raises:
+        InputError: missing, a directory, or not a regular file.
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"{what} not found; check the path", path=str(path), code="file-not-found") from None
+    except OSError as exc:
+        raise InputError(f"cannot read the {what}: {exc.strerror}", path=str(path), code="not-a-file") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"is a directory; give a {what}", path=str(path), code="not-a-file")
+    if not stat.S_ISREG(mode):
+        raise InputError(f"not a regular file (a pipe, socket or device could block forever); give a {what}",
+                         path=str(path), code="not-a-file")
+    return path
+
+
 def sha256_text(text: str) -> str:
     """Return the hex sha256 of a string's UTF-8 bytes."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def make_folder(folder: str | os.PathLike[str]) -> Path:
+    """Create ``folder`` (and its parents) unless it exists.
+
+    Raises:
+        InputError: a file (not a folder) is in the way, or the folder cannot be created.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError("a file is in the way of this folder; give a folder path", path=str(folder),
+                         code="not-a-folder") from None
+    except OSError as exc:
+        raise InputError(f"cannot create the folder: {exc.strerror}", path=str(folder), code="not-a-folder") from None
+    return folder
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` atomically (temporary file, fsync, rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file normal permissions
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -74,10 +119,10 @@ def atomic_directory(final: str | os.PathLike[str]) -> Iterator[Path]:
     final = Path(final)
     if final.exists():
         raise FileExistsError(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(final.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp creates 0700
         yield tmp
         os.replace(tmp, final)
     except BaseException:

@@ -13,12 +13,13 @@ TRACKED_PACKAGES = ("harness", "torch", "transformers", "peft", "datasets", "acc
 
 def git_state(cwd: str | Path = ".") -> dict[str, Any]:
     """``{"sha", "dirty"}`` of the git checkout at ``cwd``; nulls outside a checkout."""
+    options: dict[str, Any] = {"cwd": cwd, "capture_output": True, "text": True, "check": True, "timeout": 20,
+                               "stdin": subprocess.DEVNULL}  # never wait on a prompt or a stuck lock
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                                capture_output=True, text=True, check=True).stdout
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], **options).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], **options).stdout
         return {"sha": sha, "dirty": bool(status.strip())}
-    except (OSError, subprocess.CalledProcessError):
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
         return {"sha": None, "dirty": None}
 
 

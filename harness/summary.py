@@ -27,8 +27,10 @@ def variant_summary(results: Sequence[CaseResult]) -> pd.DataFrame:
     frame = results_frame(results)
     if frame.empty:
         return frame
-    grouped = frame.groupby("variant", sort=False)
     metrics = [c for c in frame.columns if c.startswith("score:")]
+    numeric = ["prompt_tokens", "completion_tokens", "latency_s", *metrics]
+    frame[numeric] = frame[numeric].astype(float)  # all-None columns (every request failed) are object dtype
+    grouped = frame.groupby("variant", sort=False)
     table = pd.DataFrame({
         "n": grouped.size(),
         "errors": grouped["error"].apply(lambda s: int(s.notna().sum())),

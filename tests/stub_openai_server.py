@@ -50,6 +50,8 @@ class Reply:
     """Extra response headers (e.g. ``Retry-After``)."""
     delay_s: float = 0.0
     """Seconds to wait before answering."""
+    raw: bytes | None = None
+    """Send these bytes as the body instead of JSON (a proxy's HTML page, a truncated reply)."""
 
 
 Behaviour = Callable[[Call], Reply]
@@ -127,7 +129,7 @@ def _handler(behaviour: Behaviour, stats: Stats, stopping: threading.Event) -> t
                 if reply.delay_s:
                     stopping.wait(reply.delay_s)
                 body = completion(f"  echo: {Call(index, payload, {}).user_text}  ") if reply.body is None else reply.body
-                self._send(reply.status, json.dumps(body).encode(), reply.headers)
+                self._send(reply.status, json.dumps(body).encode() if reply.raw is None else reply.raw, reply.headers)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout)
             finally:

@@ -75,3 +75,35 @@ def test_token_losses_are_cached_per_model_adapter_and_text(tmp_path, tiny_check
     assert base == backend.token_losses(texts, None) and base != tuned
     backend.token_losses = None  # a cached call must not compute again
     assert cache.losses(backend, texts, None) == base and cache.losses(backend, texts[:1], "a") == tuned[:1]
+
+
+def test_editing_adapter_config_in_place_is_a_cache_miss(tmp_path, tiny_checkpoint, tiny_adapters):
+    """lora_alpha changes the outputs; the cache must not serve the outputs of the old config."""
+    import shutil
+
+    from harness.backends.local import LocalBackend
+    from harness.generation import generate_cached
+
+    adapter = shutil.copytree(tiny_adapters["a"], tmp_path / "adapter")
+    requests = [GenerationRequest(f"c{i}", "v", ({"role": "user", "content": f"ticket {i}"},), "cand", 0) for i in range(3)]
+    decoding = Decoding(max_new_tokens=6)
+
+    def run(mode="use"):
+        local = LocalBackend(str(tiny_checkpoint), device="cpu")
+        local.add_adapter("cand", adapter, lazy=True)
+        cache = GenerationCache(tmp_path / "g.sqlite")
+        try:
+            return generate_cached(local, requests, decoding, cache, mode=mode, progress=False)
+        finally:
+            cache.close()
+
+    first = run()
+    assert [g.cached for g in run()] == [True] * 3  # the same adapter is served from the cache
+    config = adapter / "adapter_config.json"
+    text = config.read_text()
+    assert '"lora_alpha": 8,' in text
+    config.write_text(text.replace('"lora_alpha": 8,', '"lora_alpha": 9,'))  # same size: only the bytes differ
+    edited = run()
+    assert [g.cached for g in edited] == [False] * 3
+    assert [g.text for g in edited] == [g.text for g in run(mode="off")]
+    assert first[0].error is None

@@ -23,6 +23,7 @@ from tests.stub_openai_server import (
     PROMPT_TOKENS,
     Call,
     Reply,
+    completion,
     fail_times,
     hang,
     malformed,
@@ -153,6 +154,57 @@ def test_malformed_body_is_an_error(body: dict) -> None:
     assert stats.requests == 1
 
 
+def test_long_retry_after_fails_fast_instead_of_hanging() -> None:
+    with stub_server(fail_times(99, status=429, retry_after=3600)) as (url, stats):
+        started = time.perf_counter()
+        [generation] = generate(url, ["a"], timeout_s=5, max_retries=1)
+        elapsed = time.perf_counter() - started
+    assert elapsed < 3
+    assert generation.text is None and generation.error is not None
+    assert "429" in generation.error and "3600" in generation.error
+    assert stats.requests == 1
+
+
+def test_request_deadline_bounds_retries_and_waits() -> None:
+    class ShortDeadline(OpenAICompatibleBackend):
+        deadline_s = 0.5  # type: ignore[assignment]  # shorter than one 2 s attempt: the deadline must cut in
+
+    with stub_server(hang(10)) as (url, _):
+        made = ShortDeadline(base_url=url, model="m", timeout_s=2, max_retries=3)
+        started = time.perf_counter()
+        [generation] = made.generate([request("a")], Decoding(max_new_tokens=4))
+        elapsed = time.perf_counter() - started
+    assert elapsed < 2
+    assert generation.text is None and generation.error is not None and "deadline" in generation.error
+
+
+def test_default_deadline_covers_every_attempt_and_wait() -> None:
+    made = backend("http://127.0.0.1:1/v1", timeout_s=5, max_retries=1)
+    assert made.deadline_s == 5 * 2 + made.retry_cap_s
+
+
+@pytest.mark.parametrize("raw", [b"<html>502 Bad Gateway</html>", b'{"choices": [', b""])
+def test_non_json_body_is_an_error(raw: bytes) -> None:
+    with stub_server(lambda call: Reply(raw=raw)) as (url, _):
+        [generation] = generate(url, ["a"], max_retries=0)
+    assert generation.text is None and generation.error is not None
+
+
+def test_echoed_key_is_redacted_from_text_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_TEST_KEY", KEY)
+
+    def echo_in_text(call: Call) -> Reply:
+        if call.user_text == "fail":
+            return Reply(400, {"error": {"message": f"key {call.headers['authorization']} refused"}})
+        return Reply(body=completion(f"your key is {call.headers['authorization']}"))
+
+    with stub_server(echo_in_text) as (url, _):
+        made = backend(url, api_key_env="HARNESS_TEST_KEY")
+        ok_gen, failed = made.generate([request("hi", 0), request("fail", 1)], Decoding())
+    assert ok_gen.text == "your key is Bearer ***"
+    assert failed.error is not None and KEY not in failed.error and "***" in failed.error
+
+
 def test_concurrency_is_bounded_and_real() -> None:
     with stub_server(ok(0.05)) as (url, stats):
         generations = generate(url, [f"m{i}" for i in range(20)], concurrency=4)
@@ -191,9 +243,13 @@ def test_identity_and_adapters() -> None:
         made.adapter_identity("lora-a")
 
 
-def test_bad_settings_are_config_errors() -> None:
-    with pytest.raises(ConfigError, match="concurrency"):
-        OpenAICompatibleBackend(base_url="http://x/v1", model="m", concurrency=0)
+@pytest.mark.parametrize("setting, value", [("concurrency", 0), ("concurrency", 2.5), ("timeout_s", "abc"),
+                                            ("timeout_s", 0), ("max_retries", -1), ("base_url", "not a url"),
+                                            ("base_url", 42), ("model", ""), ("api_key_env", None)])
+def test_bad_settings_are_config_errors(setting: str, value: object) -> None:
+    options: dict = {"base_url": "http://x/v1", "model": "m", setting: value}
+    with pytest.raises(ConfigError, match=setting):
+        OpenAICompatibleBackend(**options)
 
 
 def test_works_from_a_thread_and_inside_a_running_loop() -> None:
@@ -283,3 +339,61 @@ def test_real_transformers_serve(transformers_server: tuple[str, str]) -> None:
     assert [g.error for g in generations] == [None, None, None]
     assert all(g.text for g in generations)
     assert all(g.completion_tokens and g.prompt_tokens for g in generations)
+
+
+def _openai_config(tmp_path: Path, url: str, **backend_options: object):
+    """A one-variant eval config for the stub, on 3 tiny triage cases."""
+    from harness.evalconfig import load_eval_config
+    from tests.tiny import write_triage_file
+
+    write_triage_file(tmp_path / "cases.jsonl", 3)
+    options = ", ".join(f"{k}: {v}" for k, v in {"base_url": url, "max_retries": 0, "timeout_s": 2, **backend_options}.items())
+    (tmp_path / "harness.yaml").write_text(f"task: t\nmodel: openai:stub\nbackend: {{kind: openai, {options}}}\n"
+                                           "cases: cases.jsonl\nvariants:\n  base: {kind: prompt}\n")
+    return load_eval_config(tmp_path / "harness.yaml")
+
+
+@pytest.mark.parametrize("behaviour", [fail_times(99, status=500), fail_times(99, status=400), hang(5),
+                                       malformed({"choices": []}), lambda call: Reply(raw=b"<html>")],
+                         ids=["5xx", "4xx", "timeout", "no-choices", "non-json"])
+def test_run_where_every_request_failed_ends_with_a_run_and_summary(tmp_path: Path, behaviour, capsys) -> None:
+    from harness.cli.main import main
+
+    with stub_server(behaviour) as (url, _):
+        _openai_config(tmp_path, url, timeout_s=0.3)
+        code = main(["eval", "--config", str(tmp_path / "harness.yaml"), "--no-cache", "--runs-dir", str(tmp_path / "runs")])
+    out, err = capsys.readouterr()
+    assert code == 0 and "Traceback" not in err
+    [run] = list((tmp_path / "runs").iterdir())
+    lines = (run / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 3 and all('"error": null' not in line for line in lines)
+    assert "base     3       3" in out  # n 3, errors 3
+    assert "every generation of variant 'base' failed" in err
+
+
+def test_run_where_the_server_is_refused_ends_with_a_run(tmp_path: Path) -> None:
+    from harness.runner import EvalOptions, run_eval
+    from harness.summary import variant_summary
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = _openai_config(tmp_path, f"http://127.0.0.1:{port}/v1")
+    run = run_eval(config, EvalOptions(cache_mode="off", runs_dir=tmp_path / "runs", progress=False))
+    table = variant_summary(run.results)
+    assert table.loc["base", "n"] == 3 and table.loc["base", "errors"] == 3
+
+
+def test_echoed_key_never_reaches_results_or_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.runner import EvalOptions, run_eval
+
+    monkeypatch.setenv("HARNESS_TEST_KEY", KEY)
+    with stub_server(lambda call: Reply(body=completion(f"key={call.headers['authorization']}"))) as (url, _):
+        config = _openai_config(tmp_path, url, api_key_env="HARNESS_TEST_KEY")
+        options = EvalOptions(cache_path=tmp_path / "cache.sqlite", runs_dir=tmp_path / "runs", progress=False)
+        run = run_eval(config, options)
+    assert all(r.generation.text == "key=Bearer ***" for r in run.results)
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("cache.sqlite") for p in written)
+    for path in written:
+        assert KEY.encode() not in path.read_bytes(), path

@@ -129,3 +129,48 @@ def test_invalid_input_writes_nothing(tmp_path, make_chat):
         write_split(bad, out, 0.1)
     assert caught.value.line == 2 and caught.value.code == "invalid-json"
     assert not out.exists()
+
+
+def _disk_full_at(monkeypatch, name: str) -> None:
+    """Make writing ``name`` fail (disk full) after the files before it were written."""
+    import errno
+
+    import harness.data.split as split_module
+
+    for writer in ("atomic_write_text", "atomic_write_json"):
+        real = getattr(split_module, writer)
+
+        def write(path, content, real=real):
+            if path.name == name:
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+            real(path, content)
+
+        monkeypatch.setattr(split_module, writer, write)
+
+
+@pytest.mark.parametrize("failing", ["heldout.jsonl", "split.json"])
+def test_force_failing_part_way_leaves_the_old_split_intact(data, tmp_path, monkeypatch, failing):
+    out = tmp_path / "out"
+    write_split(data, out, 0.2, seed=0)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    _disk_full_at(monkeypatch, failing)
+    with pytest.raises(OSError, match="No space"):
+        write_split(data, out, 0.5, seed=7, force=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+
+
+def test_force_keeps_other_files_in_the_out_folder(data, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    write_split(data, out, 0.2, seed=0)
+    manifest = write_split(data, out, 0.5, seed=7, force=True)
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in out.iterdir()) == ["heldout.jsonl", "notes.txt", "split.json", "train.jsonl"]
+    assert manifest["files"]["train.jsonl"] == sha256_file(out / "train.jsonl")
+
+
+def test_out_that_is_a_file_is_refused(data, tmp_path):
+    with pytest.raises(InputError, match="must be a folder"):
+        write_split(data, data, 0.2)

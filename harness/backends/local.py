@@ -16,11 +16,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.adapters import AdapterHasNoEffect, adapter_changes_logits, check_adapter_folder
+from harness.adapters import AdapterHasNoEffect, adapter_changes_logits, adapter_identity, check_adapter_folder
 from harness.chat import render
+from harness.errors import ConfigError, InputError
 from harness.models import LoadedModel, ensure_pad_token, load_model, resolve_model
-from harness.models.cache import cached_sha256
 from harness.records import Decoding, Generation, GenerationRequest
+
+_DEVICES = ("cpu", "cuda", "mps")
 
 
 class LocalBackend:
@@ -35,6 +37,10 @@ class LocalBackend:
     kind = "local"
 
     def __init__(self, model: str | LoadedModel, *, batch_size: int = 8, device: str | None = None) -> None:
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ConfigError(f"local backend: batch_size must be a positive integer, got {batch_size!r}")
+        if device is not None and (not isinstance(device, str) or device.split(":")[0] not in _DEVICES):
+            raise ConfigError(f"local backend: device must be one of {', '.join(_DEVICES)} (e.g. cuda:1), got {device!r}")
         self.ref = resolve_model(model) if isinstance(model, str) else model.ref
         self.batch_size = batch_size
         self.device = device
@@ -76,7 +82,7 @@ class LocalBackend:
         return {"spec": self.ref.spec, "kind": self.ref.kind, **self.ref.identity}
 
     def adapter_identity(self, name: str | None) -> dict[str, Any] | None:
-        """Path and sha256 of a registered adapter."""
+        """Path and hashes (weights and config) of a registered adapter."""
         return None if name is None else self.adapters[name]
 
     def add_adapter(self, name: str, folder: str | Path, *, lazy: bool = False) -> None:
@@ -91,7 +97,7 @@ class LocalBackend:
         """
         folder = Path(folder)
         check_adapter_folder(folder)
-        entry = {"path": str(folder.resolve()), "sha256": cached_sha256(folder / "adapter_model.safetensors")}
+        entry = adapter_identity(folder)
         if self.adapters.get(name) == entry:
             return
         if name in self._attached:  # the name now means another adapter: drop the old weights
@@ -106,10 +112,15 @@ class LocalBackend:
         from peft import PeftModel
 
         folder = self.adapters[name]["path"]
-        if not isinstance(self._model, PeftModel):
-            self._model = PeftModel.from_pretrained(self._model, folder, adapter_name=name, is_trainable=False).eval()
-        else:
-            self._model.load_adapter(folder, adapter_name=name, is_trainable=False)
+        try:
+            if not isinstance(self._model, PeftModel):
+                self._model = PeftModel.from_pretrained(self._model, folder, adapter_name=name, is_trainable=False).eval()
+            else:
+                self._model.load_adapter(folder, adapter_name=name, is_trainable=False)
+        except Exception as exc:  # peft's errors for a config or weights that do not fit this base model
+            raise InputError(f"the adapter cannot be attached to {self.ref.spec}: {type(exc).__name__}: "
+                             f"{' '.join(str(exc).split())[:300]}; was it trained for this base model?",
+                             path=folder, code="bad-adapter") from exc
         self._attached.add(name)
         self._model.set_adapter(name)
         if not adapter_changes_logits(self._model):
@@ -124,9 +135,13 @@ class LocalBackend:
         """Generations for ``requests`` in order; a failing batch marks its requests' errors."""
         prompts = [self.render(r) for r in requests]
         groups: dict[tuple[str | None, int], list[int]] = defaultdict(list)
-        for index, request in enumerate(requests):
-            groups[(request.adapter, request.sample)].append(index)
         results: list[Generation | None] = [None] * len(requests)
+        for index, request in enumerate(requests):
+            if _encodable(prompts[index]):
+                groups[(request.adapter, request.sample)].append(index)
+            else:  # a lone surrogate: no tokenizer can encode it; this request fails, the batch goes on
+                results[index] = Generation(request.case_id, request.variant, request.sample,
+                                            error="the prompt holds a lone surrogate (not text); fix the case's escapes")
         for (adapter, sample), indices in groups.items():
             indices.sort(key=lambda i: len(prompts[i]), reverse=True)
             for start in range(0, len(indices), self.batch_size):
@@ -202,3 +217,11 @@ class LocalBackend:
                 raise ValueError(f"adapter {adapter!r} is not registered; registered: {', '.join(self.adapters) or 'none'}")
             model.set_adapter(adapter)
             yield
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

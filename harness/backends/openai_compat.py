@@ -3,9 +3,13 @@
 Requests go out concurrently (at most ``concurrency`` in flight) with the official
 ``openai`` async client, its own retries switched off: this module retries 429, 5xx,
 timeouts and connection errors with capped, jittered exponential backoff, honouring a
-``Retry-After`` header. A request that still fails, or whose response is malformed, gets
-a generation with ``error`` set; the rest of the batch goes on. The API key is read from
-an environment variable and never appears in a repr, identity, log line or error.
+``Retry-After`` header up to ``retry_cap_s`` (a longer one fails the request at once rather
+than hang the run). Every attempt is bounded by ``timeout_s`` and the whole request,
+retries and waits included, by :attr:`OpenAICompatibleBackend.deadline_s`. A request that
+still fails, or whose response is malformed, gets a generation with ``error`` set; the rest
+of the batch goes on. The API key is read from an environment variable and never appears in
+a repr, identity, log line or error; a reply (text or error) that echoes it has the exact
+value replaced by ``***`` before it leaves this module, so it never reaches a run or the cache.
 """
 
 from __future__ import annotations
@@ -68,25 +72,29 @@ class OpenAICompatibleBackend:
     retry_base_s = 0.5
     """First backoff delay; doubles on every retry."""
     retry_cap_s = 20.0
-    """Longest backoff delay (a server's ``Retry-After`` is honoured as given)."""
+    """Longest wait between attempts; a server's ``Retry-After`` beyond it fails the request."""
 
     def __init__(self, *, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8,
                  timeout_s: float = 60.0, max_retries: int = 5) -> None:
-        if concurrency < 1 or timeout_s <= 0 or max_retries < 0:
-            raise ConfigError(f"openai backend: need concurrency >= 1, timeout_s > 0 and max_retries >= 0; got "
-                              f"concurrency={concurrency}, timeout_s={timeout_s}, max_retries={max_retries}")
+        _check_options(base_url, model, api_key_env, concurrency, timeout_s, max_retries)
         self.base_url = base_url
         self.model = model
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self._key = _Secret(os.environ.get(api_key_env) or "EMPTY")
+        self._key_is_set = bool(os.environ.get(api_key_env))
         self._lock = threading.Lock()
         self._live: _Session | None = None
 
     def __repr__(self) -> str:
         return (f"OpenAICompatibleBackend(base_url={self.base_url!r}, model={self.model!r}, "
                 f"concurrency={self.concurrency}, timeout_s={self.timeout_s}, max_retries={self.max_retries})")
+
+    @property
+    def deadline_s(self) -> float:
+        """The longest one request may take, every attempt and wait included."""
+        return self.timeout_s * (self.max_retries + 1) + self.retry_cap_s * self.max_retries
 
     def identity(self) -> dict[str, Any]:
         """The endpoint and model name (never the key)."""
@@ -145,8 +153,13 @@ class OpenAICompatibleBackend:
             return generation
         async with semaphore:
             try:
-                response, generation.latency_s = await self._with_retries(client, request, decoding)
-                generation.text = _completion_text(response)
+                response, generation.latency_s = await asyncio.wait_for(
+                    self._with_retries(client, request, decoding), self.deadline_s)
+                generation.text = self._redact(_completion_text(response))
+            except TimeoutError:
+                generation.latency_s = None
+                generation.error = f"no answer within the request deadline of {self.deadline_s:g} s (retries included)"
+                return generation
             except (RequestFailed, MalformedResponse, openai.OpenAIError) as exc:
                 generation.latency_s = None
                 generation.error = self._redact(_describe(exc))
@@ -161,12 +174,14 @@ class OpenAICompatibleBackend:
         for attempt in range(self.max_retries + 1):
             started = time.perf_counter()
             try:
-                response = await client.chat.completions.create(
+                response = await _bounded(client.chat.completions.create(
                     model=self.model, messages=[{"role": m["role"], "content": m["content"]} for m in request.messages],
                     max_tokens=decoding.max_new_tokens, temperature=decoding.temperature, top_p=decoding.top_p,
-                    seed=decoding.seed + request.sample)
+                    seed=decoding.seed + request.sample), self.timeout_s)
                 return response, round(time.perf_counter() - started, 4)
-            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+            except ValueError as exc:  # a 200 whose body is not JSON (a proxy's HTML page, a cut-off reply)
+                raise MalformedResponse(f"malformed response: the body is not JSON ({exc})") from exc
+            except (openai.APIStatusError, openai.APIConnectionError, AttemptTimedOut) as exc:
                 if not _transient(exc):
                     raise RequestFailed(f"{_describe(exc)} (not retried)") from exc
                 if attempt == self.max_retries:
@@ -177,24 +192,64 @@ class OpenAICompatibleBackend:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _delay(self, attempt: int, exc: openai.APIError) -> float:
+    def _delay(self, attempt: int, exc: Exception) -> float:
         retry_after = _retry_after(exc)
         if retry_after is not None:
+            if retry_after > self.retry_cap_s:
+                raise RequestFailed(f"{_describe(exc)} (the server asks to retry after {retry_after:g} s, longer than "
+                                    f"the {self.retry_cap_s:g} s this backend waits; not retried)") from exc
             return retry_after
         return min(self.retry_cap_s, self.retry_base_s * 2**attempt) * random.uniform(0.5, 1.0)
 
-    def _redact(self, message: str) -> str:
-        key = self._key.reveal()
-        return message.replace(key, "***") if len(key) >= 8 else message  # short values ("EMPTY") are no secret
+    def _redact(self, text: str) -> str:
+        """``text`` with the exact API key replaced (the ``EMPTY`` placeholder is no secret)."""
+        return text.replace(self._key.reveal(), "***") if self._key_is_set else text
 
 
-def _transient(exc: openai.APIError) -> bool:
+def _check_options(base_url: Any, model: Any, api_key_env: Any, concurrency: Any, timeout_s: Any, max_retries: Any) -> None:
+    """Refuse settings that would fail later, mid-run, with a less clear message.
+
+    Raises:
+        ConfigError: the first bad setting.
+    """
+    def is_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    problems = [
+        (not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")),
+         f"base_url must be an http:// or https:// URL such as http://127.0.0.1:8000/v1, got {base_url!r}"),
+        (not isinstance(model, str) or not model, f"model must be a non-empty string, got {model!r}"),
+        (not isinstance(api_key_env, str) or not api_key_env,
+         f"api_key_env must name an environment variable, got {api_key_env!r}"),
+        (not is_int(concurrency) or concurrency < 1, f"concurrency must be an integer >= 1, got {concurrency!r}"),
+        (not isinstance(timeout_s, int | float) or isinstance(timeout_s, bool) or not timeout_s > 0,
+         f"timeout_s must be a number > 0, got {timeout_s!r}"),
+        (not is_int(max_retries) or max_retries < 0, f"max_retries must be an integer >= 0, got {max_retries!r}"),
+    ]
+    for bad, message in problems:
+        if bad:
+            raise ConfigError(f"openai backend: {message}", code="bad-config")
+
+
+class AttemptTimedOut(RuntimeError):
+    """One attempt ran past ``timeout_s`` as a whole (e.g. a server trickling its reply)."""
+
+
+async def _bounded(call: Coroutine[Any, Any, T], timeout_s: float) -> T:
+    """``call``, cut off after ``timeout_s`` in all (the client's timeout bounds each read, not the whole reply)."""
+    try:
+        return await asyncio.wait_for(call, timeout_s)
+    except TimeoutError:
+        raise AttemptTimedOut(f"timeout: no complete answer within {timeout_s:g} s") from None
+
+
+def _transient(exc: Exception) -> bool:
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in _RETRIED_STATUS or exc.status_code >= 500
-    return isinstance(exc, openai.APIConnectionError)
+    return isinstance(exc, openai.APIConnectionError | AttemptTimedOut)
 
 
-def _retry_after(exc: openai.APIError) -> float | None:
+def _retry_after(exc: Exception) -> float | None:
     if not isinstance(exc, openai.APIStatusError):
         return None
     try:
@@ -221,7 +276,7 @@ def _describe(exc: BaseException) -> str:
         text = f"timeout: {exc.message}"
     elif isinstance(exc, openai.APIConnectionError):
         text = f"connection error: {exc.message}"
-    elif isinstance(exc, RequestFailed | MalformedResponse):
+    elif isinstance(exc, RequestFailed | MalformedResponse | AttemptTimedOut):
         text = str(exc)
     else:
         text = f"{type(exc).__name__}: {exc}"

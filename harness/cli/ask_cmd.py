@@ -24,6 +24,10 @@ def run(args: argparse.Namespace) -> int:
     from harness.data import load_examples
     from harness.records import Decoding, GenerationRequest
 
+    if args.limit < 1 or args.max_new_tokens < 1:
+        from harness.errors import InputError
+
+        raise InputError("--limit and --max-new-tokens must be positive integers", code="bad-option")
     examples = load_examples(args.data)[: args.limit]
     backend = LocalBackend(args.model)
     if args.adapter:

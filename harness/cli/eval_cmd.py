@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     result = run_eval(config, options)
     print(variant_summary(result.results).to_string())
     print(result.path)
+    for variant in dict.fromkeys(r.generation.variant for r in result.results):
+        errors = [r.generation.error for r in result.results if r.generation.variant == variant]
+        if all(errors):
+            print(f"harness eval: every generation of variant {variant!r} failed; first error: {errors[0]}", file=sys.stderr)
     return 0
 
 

@@ -46,8 +46,14 @@ def token_counter(spec: str) -> TokenCounter:
         raise ModelNotAvailableError(f"{exc.message} (or pass --model none to skip token checks)") from exc
     if not ref.loadable or ref.kind == "hub":
         raise InputError(f"lint needs a local model to count tokens; {spec} is not one (pass --model none)", code="bad-model")
-    config = json.loads((Path(ref.location) / "config.json").read_text())
-    return TokenCounter(ChatTokenizer.from_checkpoint(ref.location), int(config.get("max_position_embeddings", 2048)))
+    chat = ChatTokenizer.from_checkpoint(ref.location)
+    try:
+        config = json.loads((Path(ref.location) / "config.json").read_text())
+        return TokenCounter(chat, int(config.get("max_position_embeddings", 2048)))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise InputError(f"damaged model config ({exc}); if it is in the harness cache, delete its folder and rerun "
+                         "(it is rebuilt), or pass --model none", path=str(Path(ref.location) / "config.json"),
+                         code="damaged-model") from exc
 
 
 def report_text(report: LintReport) -> str:

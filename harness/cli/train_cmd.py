@@ -17,10 +17,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def check_paths(args: argparse.Namespace) -> None:
+    """Refuse path arguments of the wrong kind before a minute of training is spent.
+
+    Raises:
+        InputError: ``--output-dir`` is a file, or the gate config (with ``--gate``/``--gate-config``) is no file.
+    """
+    from pathlib import Path
+
+    from harness.errors import InputError
+    from harness.fileio import check_regular_file
+
+    if args.output_dir and Path(args.output_dir).exists() and not Path(args.output_dir).is_dir():
+        raise InputError("--output-dir must be a folder, and this is a file", path=args.output_dir, code="not-a-folder")
+    if args.gate or args.gate_config:
+        check_regular_file(args.gate_config or Path(args.config).parent / "harness.yaml", "gate config (harness.yaml)")
+
+
 def run(args: argparse.Namespace) -> int:
     from training import load_config, train_candidate
     from training.data import DatasetRejected
 
+    check_paths(args)
     overrides = {k: v for k, v in {"heldout": args.heldout, "output_dir": args.output_dir}.items() if v}
     config = load_config(args.config, overrides=overrides)
     try:

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from harness.data.codes import severity_of
 from harness.errors import InputError
+from harness.fileio import check_regular_file
 from harness.records import Example, Finding
 
 EXAMPLE_KEYS = frozenset({"messages"})
@@ -31,13 +32,9 @@ def read_lines(path: str | Path) -> list[str]:
     """Return the lines of a UTF-8 text file.
 
     Raises:
-        InputError: the file is missing, a directory, or not UTF-8 text.
+        InputError: the file is missing, a directory, a pipe or device, or not UTF-8 text.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError("file not found; check the path", path=str(path), code="file-not-found")
-    if path.is_dir():
-        raise InputError("is a directory; give a .jsonl file", path=str(path), code="not-a-file")
+    path = check_regular_file(path, "JSONL file")
     try:
         # JSONL lines end at "\n" only: str.splitlines() would also break at U+2028, U+0085
         # and other separators that JSON allows raw inside strings.
@@ -60,10 +57,9 @@ def parse_jsonl(path: str | Path) -> ParsedFile:
     for number, text in enumerate(read_lines(path), start=1):
         if not text.strip():
             continue
-        problems = _check_line(text)
+        data, problems = _check_line(text)
         findings.extend(Finding(str(path), number, code, severity_of(code), msg) for code, msg in problems)
         if not problems:
-            data = json.loads(text)
             extra = {k: v for k, v in data.items() if k != "messages"}
             examples.append(Example(tuple(data["messages"]), str(path), number, extra))
     return ParsedFile(examples, findings)
@@ -83,13 +79,22 @@ def load_examples(path: str | Path) -> list[Example]:
     return parsed.examples
 
 
-def _check_line(text: str) -> list[tuple[str, str]]:
+def _check_line(text: str) -> tuple[Any, list[tuple[str, str]]]:
+    """The parsed line and its problems (the data is usable only when there are none)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        return [("invalid-json", f"{exc.msg} at column {exc.colno}; each line must be one JSON object")]
+        return None, [("invalid-json", f"{exc.msg} at column {exc.colno}; each line must be one JSON object")]
+    except RecursionError:
+        return None, [("invalid-json", "nested too deeply to read; each line must be one flat chat example")]
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        return None, [("invalid-json", f"{exc}; each line must be one JSON object")]
     if not isinstance(data, dict):
-        return [("not-object", f"got a JSON {type(data).__name__}; each line must be an object with `messages`")]
+        return None, [("not-object", f"got a JSON {type(data).__name__}; each line must be an object with `messages`")]
+    return data, _check_example(data)
+
+
+def _check_example(data: dict[str, Any]) -> list[tuple[str, str]]:
     problems = [
         ("unknown-key", f"unknown key {key!r} in example; allowed: {', '.join(sorted(EXAMPLE_KEYS))}")
         for key in data
@@ -114,13 +119,22 @@ def _check_messages(messages: list[Any]) -> list[tuple[str, str]]:
         role = message.get("role")
         if role not in ROLES:
             problems.append(("unknown-role", f"messages[{index}] has role {role!r}; allowed: {', '.join(ROLES)}"))
-        content = message.get("content")
-        if not isinstance(content, str) or not content.strip():
-            what = "empty" if isinstance(content, str) else f"of type {type(content).__name__}, not a string"
-            problems.append(("bad-content", f"messages[{index}].content is {what}; write the text of the turn"))
+        problems.extend(_check_content(index, message.get("content")))
     if problems:
         return problems
     return _check_order([m["role"] for m in messages])
+
+
+def _check_content(index: int, content: Any) -> list[tuple[str, str]]:
+    if not isinstance(content, str) or not content.strip():
+        what = "empty" if isinstance(content, str) else f"of type {type(content).__name__}, not a string"
+        return [("bad-content", f"messages[{index}].content is {what}; write the text of the turn")]
+    try:
+        content.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate escape such as "\ud800": no tokenizer can encode it
+        return [("bad-content", f"messages[{index}].content holds a lone surrogate ({content[exc.start]!r} at "
+                                f"character {exc.start}), which is not text; fix the escape or drop it")]
+    return []
 
 
 def _check_order(roles: list[str]) -> list[tuple[str, str]]:

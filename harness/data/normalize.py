@@ -34,7 +34,7 @@ class ExampleKeys(NamedTuple):
 
 def example_keys(messages: Sequence[dict[str, Any]]) -> ExampleKeys:
     """Keys of a conversation whose last message is the assistant's output."""
-    pairs = [[m.get("role"), normalize_text(str(m.get("content", "")))] for m in messages]
+    pairs: list[tuple[Any, str]] = [(m.get("role"), normalize_text(str(m.get("content", "")))) for m in messages]
     return ExampleKeys(json.dumps(pairs), json.dumps(pairs[:-1]), pairs[-1][1] if pairs else "")
 
 

@@ -12,6 +12,7 @@ from jsonschema.exceptions import SchemaError
 
 from harness.data.codes import severity_of
 from harness.errors import InputError
+from harness.fileio import check_regular_file
 from harness.records import Example, Finding
 
 
@@ -39,16 +40,16 @@ class OutputSchema:
         Raises:
             InputError: missing file, invalid JSON (with its line) or an invalid schema.
         """
-        path = Path(path)
+        path = check_regular_file(path, "schema file")  # a pipe or device could block forever
         try:
             schema = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise InputError("schema file not found; check the path", path=str(path), code="file-not-found") from exc
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno, code="bad-schema") from exc
         except UnicodeDecodeError as exc:
             raise InputError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", path=str(path),
                              code="not-utf8") from exc
+        except (RecursionError, ValueError) as exc:  # nested too deeply; an integer too long to convert
+            raise InputError(f"unreadable JSON Schema: {exc}", path=str(path), code="bad-schema") from None
         except OSError as exc:  # a directory, no permission, ...
             raise InputError(f"cannot read the schema file: {exc.strerror}", path=str(path), code="not-a-file") from exc
         return cls(schema, str(path))
@@ -59,7 +60,12 @@ class OutputSchema:
             value = json.loads(output)
         except json.JSONDecodeError as exc:
             return "output-not-json", f"assistant output is not JSON ({exc.msg}); it must be exactly one JSON value"
-        problems = sorted(self.validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        except (RecursionError, ValueError) as exc:  # nested too deeply; an integer too long to convert
+            return "output-not-json", f"assistant output cannot be read as JSON ({exc or 'nested too deeply'})"
+        try:
+            problems = sorted(self.validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        except RecursionError:
+            return "schema-violation", f"assistant output is nested too deeply to check against {self.path}"
         if not problems:
             return None
         described = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in problems)

@@ -12,6 +12,9 @@ The held-out share is binomial around the request: its standard deviation is
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -19,7 +22,7 @@ from typing import Any, NamedTuple
 from harness.data.load import load_examples
 from harness.data.normalize import conversation_key
 from harness.errors import InputError, OutputExistsError
-from harness.fileio import atomic_write_json, atomic_write_text, sha256_file
+from harness.fileio import atomic_write_json, atomic_write_text, current_umask, make_folder, sha256_file
 from harness.records import Example
 
 SPLIT_METHOD = "sha256(seed, normalised input) < eval_split"
@@ -53,7 +56,8 @@ def assign(examples: Sequence[Example], eval_split: float, seed: int = 0, purpos
     """
     if not 0.0 < eval_split < 1.0:
         raise InputError(f"eval_split must be between 0 and 1 (exclusive), got {eval_split}", code="bad-eval-split")
-    train, heldout = [], []
+    train: list[Example] = []
+    heldout: list[Example] = []
     for example in examples:
         (heldout if split_score(example, seed, purpose) < eval_split else train).append(example)
     return Split(train, heldout)
@@ -62,22 +66,39 @@ def assign(examples: Sequence[Example], eval_split: float, seed: int = 0, purpos
 def write_split(data: str | Path, out: str | Path, eval_split: float, seed: int = 0, *, force: bool = False) -> dict[str, Any]:
     """Split a JSONL file into ``out/train.jsonl`` and ``out/heldout.jsonl`` with a manifest.
 
+    The three files are written into a temporary folder beside ``out`` and swapped in
+    together, so a failure part-way leaves the previous split exactly as it was.
+
     Returns:
         The manifest written to ``out/split.json``.
 
     Raises:
-        InputError: the data file fails the chat format.
+        InputError: the data file fails the chat format, or ``out`` is a file.
         OutputExistsError: outputs exist and ``force`` is False.
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError("--out must be a folder, and this is a file", path=str(out), code="not-a-folder")
     existing = [name for name in OUTPUT_NAMES if (out / name).exists()]
     if existing and not force:
         raise OutputExistsError(
             f"would overwrite {', '.join(existing)}; pass --force or choose another --out", path=str(out)
         )
     split = assign(load_examples(data), eval_split, seed)
+    make_folder(out.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        manifest = _write_files(staging, data, split, eval_split, seed)
+        _swap_in(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def _write_files(folder: Path, data: str | Path, split: Split, eval_split: float, seed: int) -> dict[str, Any]:
+    """Write the two sides and the manifest into ``folder``; return the manifest."""
     for name, side in (("train.jsonl", split.train), ("heldout.jsonl", split.heldout)):
-        atomic_write_text(out / name, "".join(e.to_json_line() + "\n" for e in side))
+        atomic_write_text(folder / name, "".join(e.to_json_line() + "\n" for e in side))
     manifest = {
         "input": str(data),
         "input_sha256": sha256_file(data),
@@ -86,7 +107,29 @@ def write_split(data: str | Path, out: str | Path, eval_split: float, seed: int 
         "method": SPLIT_METHOD,
         "counts": {"total": len(split.train) + len(split.heldout), "train": len(split.train), "heldout": len(split.heldout)},
         "heldout_share": round(len(split.heldout) / max(1, len(split.train) + len(split.heldout)), 4),
-        "files": {name: sha256_file(out / name) for name in OUTPUT_NAMES[:2]},
+        "files": {name: sha256_file(folder / name) for name in OUTPUT_NAMES[:2]},
     }
-    atomic_write_json(out / "split.json", manifest)
+    atomic_write_json(folder / "split.json", manifest)
     return manifest
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Make ``staging``'s files the content of ``out``.
+
+    A folder holding nothing but a split (or no folder yet) is replaced whole by renames. A
+    folder that holds other files too (``--out data/``) keeps them: the finished files are
+    renamed in one by one, which can no longer fail part-way for lack of space or a crash
+    while writing. (Between the two renames of a swap, a crash leaves the old split in the
+    hidden ``.<out>.*.old`` folder beside ``out``.)
+    """
+    os.chmod(staging, 0o777 & ~current_umask())
+    if not out.exists():
+        os.replace(staging, out)
+    elif {p.name for p in out.iterdir()} <= set(OUTPUT_NAMES):
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+        os.replace(out, old / "split")
+        os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        for name in OUTPUT_NAMES:
+            os.replace(staging / name, out / name)

@@ -56,13 +56,21 @@ class ChatTokenizer:
         folder = Path(folder)
         if not (folder / "tokenizer.json").exists():
             raise InputError("no tokenizer.json; lint needs a fast tokenizer (or pass --model none)", path=str(folder))
-        config = json.loads((folder / "tokenizer_config.json").read_text()) if (folder / "tokenizer_config.json").exists() else {}
-        template_file = folder / "chat_template.jinja"
-        template = template_file.read_text() if template_file.exists() else config.get("chat_template")
-        if not isinstance(template, str):
-            raise InputError("no chat template in the checkpoint; use an instruct/chat model", path=str(folder))
-        special = {k: v if isinstance(v, str) else v.get("content", "") for k in _SPECIAL_KEYS if (v := config.get(k))}
-        return cls(Tokenizer.from_file(str(folder / "tokenizer.json")), template, special)
+        try:
+            config_file = folder / "tokenizer_config.json"
+            config = json.loads(config_file.read_text()) if config_file.exists() else {}
+            template_file = folder / "chat_template.jinja"
+            template = template_file.read_text() if template_file.exists() else config.get("chat_template")
+            if not isinstance(template, str):
+                raise InputError("no chat template in the checkpoint; use an instruct/chat model", path=str(folder))
+            special = {k: v if isinstance(v, str) else v.get("content", "") for k in _SPECIAL_KEYS if (v := config.get(k))}
+            return cls(Tokenizer.from_file(str(folder / "tokenizer.json")), template, special)
+        except InputError:
+            raise
+        except Exception as exc:  # a damaged tokenizer.json / config / template (tokenizers raises a bare Exception)
+            raise InputError(f"cannot read the tokenizer ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); "
+                             "if this is the harness cache, delete this folder and rerun (it is rebuilt), "
+                             "or pass --model none", path=str(folder), code="damaged-model") from exc
 
     def render(self, messages: Sequence[dict[str, Any]], *, add_generation_prompt: bool = False) -> str:
         """The conversation as the model sees it (equal to ``apply_chat_template(tokenize=False)``)."""

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from harness.errors import HarnessError
 from harness.fileio import atomic_write_json, sha256_file
 
 CACHE_ENV = "HARNESS_CACHE_DIR"
@@ -37,6 +38,6 @@ def cached_sha256(path: Path) -> str:
         index[key] = sha256_file(path)
         try:
             atomic_write_json(index_path, index)
-        except OSError:
+        except (OSError, HarnessError):
             pass  # a read-only cache only costs speed
     return index[key]

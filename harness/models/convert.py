@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 
+from harness.errors import HarnessError, ModelNotAvailableError
 from harness.fileio import atomic_directory, atomic_write_json
 from harness.models.cache import cache_dir, cached_sha256
 
@@ -40,6 +42,7 @@ def convert_gguf(gguf_path: Path, *, alias: str | None = None) -> Path:
     target = converted_dir(sha)
     if (target / MARKER).exists():
         return target
+    remove_stale_partials(target)
     log.info("converting %s to safetensors in %s (once)", gguf_path, target)
     started = time.perf_counter()
     try:
@@ -51,7 +54,26 @@ def convert_gguf(gguf_path: Path, *, alias: str | None = None) -> Path:
     except (FileExistsError, OSError):
         if not (target / MARKER).exists():  # not a concurrent winner: a real failure
             raise
+    except HarnessError:
+        raise
+    except Exception as exc:  # transformers' GGUF reader: not a GGUF, truncated, unsupported architecture
+        raise ModelNotAvailableError(f"cannot convert this GGUF file ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); "
+                                     "is it a complete GGUF of a supported architecture?", path=str(gguf_path),
+                                     code="bad-gguf") from exc
     return target
+
+
+def remove_stale_partials(target: Path, older_than_s: float = 3600.0) -> list[Path]:
+    """Remove temporary folders of conversions to ``target`` killed an hour ago or more (SIGKILL, power loss).
+
+    A conversion under way touches its folder every few seconds, so it is never taken for stale.
+    """
+    removed = []
+    for stale in target.parent.glob(f".{target.name}.*.partial"):
+        if time.time() - stale.stat().st_mtime > older_than_s:
+            shutil.rmtree(stale, ignore_errors=True)
+            removed.append(stale)
+    return removed
 
 
 def _write_checkpoint(gguf_path: Path, out: Path) -> None:
@@ -61,8 +83,8 @@ def _write_checkpoint(gguf_path: Path, out: Path) -> None:
     model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     # The weights are de-quantised already; transformers refuses to save while the GGUF
     # quantizer marker is set, and the GGUF config carries no `architectures`.
-    model.hf_quantizer = None
-    model.is_quantized = False
+    model.hf_quantizer = None  # type: ignore[assignment]
+    model.is_quantized = False  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.config.architectures = [type(model).__name__]

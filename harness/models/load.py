@@ -24,6 +24,17 @@ def _require_loadable(ref: ResolvedModel) -> None:
         raise ModelNotAvailableError(f"{ref.spec} is served by an OpenAI-compatible endpoint; it cannot be loaded here")
 
 
+def _damaged(ref: ResolvedModel, what: str, exc: BaseException) -> ModelNotAvailableError:
+    """The error for a model folder that exists but cannot be loaded, with how to recover."""
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    if ref.kind in ("embedded", "gguf"):  # our converted copy: rebuilt from the GGUF when deleted
+        fix = f"the converted model in the harness cache is damaged; delete {ref.location} and rerun (it is rebuilt)"
+    else:
+        fix = f"check the checkpoint folder {ref.location} (a damaged or partly copied file?)"
+    return ModelNotAvailableError(f"cannot load the {what} of {ref.spec} ({reason}); {fix}", path=ref.location,
+                                  code="damaged-model")
+
+
 def load_tokenizer(spec_or_ref: str | ResolvedModel) -> Any:
     """Load the tokenizer (with its chat template) of a model reference."""
     from transformers import AutoTokenizer
@@ -32,8 +43,8 @@ def load_tokenizer(spec_or_ref: str | ResolvedModel) -> Any:
     _require_loadable(ref)
     try:
         return AutoTokenizer.from_pretrained(ref.location)
-    except OSError as exc:
-        raise ModelNotAvailableError(f"cannot load tokenizer of {ref.spec}: {exc}") from exc
+    except Exception as exc:  # OSError, JSON errors, tokenizers' own: the files are missing or damaged
+        raise _damaged(ref, "tokenizer", exc) from exc
 
 
 def load_model(spec_or_ref: str | ResolvedModel, *, device: str | None = None, dtype: Any = None) -> LoadedModel:
@@ -50,13 +61,16 @@ def load_model(spec_or_ref: str | ResolvedModel, *, device: str | None = None, d
     ref = resolve_model(spec_or_ref) if isinstance(spec_or_ref, str) else spec_or_ref
     _require_loadable(ref)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelNotAvailableError(f"device {device!r} asked for, but this machine has no usable CUDA device; "
+                                     "use device: cpu or leave device unset", code="no-device")
     dtype = dtype or (torch.bfloat16 if device == "cuda" else torch.float32)
     tokenizer = load_tokenizer(ref)
     try:
         model = AutoModelForCausalLM.from_pretrained(ref.location, dtype=dtype)
-    except OSError as exc:
-        raise ModelNotAvailableError(f"cannot load {ref.spec}: {exc}") from exc
-    return LoadedModel(model.to(device), tokenizer, ref)
+    except Exception as exc:  # OSError, SafetensorError, config errors: the files are missing or damaged
+        raise _damaged(ref, "weights", exc) from exc
+    return LoadedModel(model.to(device), tokenizer, ref)  # type: ignore[arg-type]  # transformers' stub of .to
 
 
 def ensure_pad_token(tokenizer: Any, model: Any | None = None) -> int:
