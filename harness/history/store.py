@@ -1,0 +1,176 @@
+"""Index runs and decisions into the history store, one transaction each.
+
+The store lives at ``./.harness/history.sqlite`` by default (``$HARNESS_HISTORY`` overrides):
+beside the project's ``runs/`` and ``candidates/`` it describes, git-ignored, and not in the
+machine-wide harness cache, which is shared by every project on the machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, field
+from pathlib import Path
+
+from harness.history.readers import CorruptArtifact, read_decision, read_run
+from harness.history.records import DecisionRecord, Figure, RunRecord
+from harness.history.schema import connect
+
+log = logging.getLogger(__name__)
+
+STORE_ENV = "HARNESS_HISTORY"
+
+
+def default_store_path() -> Path:
+    """``$HARNESS_HISTORY``, else ``./.harness/history.sqlite``."""
+    return Path(os.environ.get(STORE_ENV) or Path(".harness") / "history.sqlite")
+
+
+@dataclass
+class ImportSummary:
+    """What an import did."""
+
+    indexed: list[str] = field(default_factory=list)
+    """Runs and decisions newly indexed (or re-indexed because their content changed)."""
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """``path: why`` for every corrupt or half-written artifact (nothing of it is indexed)."""
+
+
+def _existing(conn: sqlite3.Connection, table: str, key: str, value: str) -> str | None:
+    row = conn.execute(f"SELECT content_sha256 FROM {table} WHERE {key} = ?", (value,)).fetchone()
+    return row[0] if row else None
+
+
+def write_run(conn: sqlite3.Connection, run: RunRecord) -> bool:
+    """Insert ``run`` in one transaction (replacing an older copy with other content); False if already there."""
+    if _existing(conn, "runs", "run_id", run.run_id) == run.content_sha256:
+        return False
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with _transaction(conn):
+        conn.execute("DELETE FROM runs WHERE run_id = ?", (run.run_id,))
+        conn.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
+            run.run_id, run.task, run.created_at, run.path, run.content_sha256, run.git_sha,
+            None if run.git_dirty is None else int(run.git_dirty), run.model_sha256, run.data_sha256,
+            run.config_sha256, run.decoding, run.repeats, len(run.cases), now))
+        conn.executemany("INSERT INTO variants VALUES (?,?,?,?,?)",
+                         [(run.run_id, name, *info) for name, info in run.variants.items()])
+        conn.executemany("INSERT INTO metrics VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         [(run.run_id, *astuple(m)) for m in run.metrics])
+        conn.executemany("INSERT OR IGNORE INTO cases VALUES (?,?,?,?,?)", [astuple(c) for c in run.cases])
+        conn.executemany("INSERT INTO outputs VALUES (?,?,?,?,?,?)",
+                         [(run.run_id, o.variant, o.case_id, o.sample, o.output, o.error) for o in run.outputs])
+        conn.executemany("INSERT INTO scores VALUES (?,?,?,?,?,?)",
+                         [(run.run_id, o.variant, o.case_id, o.sample, metric, value)
+                          for o in run.outputs for metric, value in o.scores.items()])
+    return True
+
+
+def write_decision(conn: sqlite3.Connection, decision: DecisionRecord) -> bool:
+    """Insert or replace a decision; False if the same content is already there."""
+    if _existing(conn, "decisions", "path", decision.path) == decision.content_sha256:
+        return False
+    checks = json.dumps([astuple(c) for c in decision.checks])
+    with _transaction(conn):
+        conn.execute("INSERT OR REPLACE INTO decisions VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
+            decision.path, decision.content_sha256, decision.task, decision.candidate, decision.verdict,
+            decision.created_at, decision.run_id, decision.adapter_sha256, decision.training_s, checks,
+            decision.schema_version))
+    return True
+
+
+def write_figures(conn: sqlite3.Connection, figures: Iterable[Figure]) -> int:
+    """Add (or replace) figures from any source in one transaction; returns how many."""
+    rows = [astuple(f) for f in figures]
+    with _transaction(conn):
+        conn.executemany("INSERT OR REPLACE INTO figures VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+    return len(rows)
+
+
+class _transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def index_run(run_dir: str | Path, store_path: str | Path | None = None) -> bool:
+    """Index one run folder; True if it was new or changed.
+
+    Raises:
+        CorruptArtifact: the folder cannot be read whole (nothing is indexed).
+    """
+    run = read_run(run_dir)
+    conn = connect(store_path or default_store_path())
+    try:
+        return write_run(conn, run)
+    finally:
+        conn.close()
+
+
+def index_decision(path: str | Path, store_path: str | Path | None = None) -> bool:
+    """Index one ``decision.json``; True if it was new or changed.
+
+    Raises:
+        CorruptArtifact: unreadable or lacking a verdict.
+    """
+    decision = read_decision(path)
+    conn = connect(store_path or default_store_path())
+    try:
+        return write_decision(conn, decision)
+    finally:
+        conn.close()
+
+
+def import_paths(paths: Iterable[str | Path], store_path: str | Path | None = None) -> ImportSummary:
+    """Index every run folder and ``decision.json`` under ``paths`` (idempotent).
+
+    A folder holding ``manifest.json`` or ``results.jsonl`` is a run unless its manifest is a
+    candidate's; ``*.partial`` folders (interrupted writes) are reported as skipped.
+    """
+    summary = ImportSummary()
+    conn = connect(store_path or default_store_path())
+    try:
+        for kind, path in _discover(paths):
+            if kind == "partial":
+                summary.skipped.append(f"{path}: half-written run folder (an interrupted write); delete it")
+                continue
+            try:
+                changed = write_run(conn, read_run(path)) if kind == "run" else write_decision(conn, read_decision(path))
+            except CorruptArtifact as exc:
+                log.warning("skipped %s", exc)
+                summary.skipped.append(str(exc))
+                continue
+            (summary.indexed if changed else summary.unchanged).append(str(path))
+    finally:
+        conn.close()
+    return summary
+
+
+def _discover(paths: Iterable[str | Path]) -> Iterable[tuple[str, Path]]:
+    for root in map(Path, paths):
+        folders = {p.parent for name in ("manifest.json", "results.jsonl") for p in root.rglob(name)}
+        for folder in sorted(folders):
+            if any(part.endswith(".partial") for part in folder.relative_to(root).parts):
+                continue  # reported below: an interrupted write never reaches the store
+            if '"harness-candidate"' not in _head(folder / "manifest.json"):
+                yield "run", folder
+        yield from (("partial", p) for p in sorted(root.rglob("*.partial")) if p.is_dir())
+        yield from (("decision", p) for p in sorted(root.rglob("decision.json")))
+
+
+def _head(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return ""
