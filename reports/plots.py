@@ -1,0 +1,88 @@
+"""Trend plots as inline SVG (matplotlib, Agg): one per metric, a line and 95% band per variant,
+and a dashed marker wherever the model, an adapter, the data or the config changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+
+from reports.load import RunInfo  # noqa: E402
+
+log = logging.getLogger(__name__)
+matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "harness-report", "font.size": 9})
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run's value of one variant × metric."""
+
+    time: dt.datetime
+    value: float
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A run where something that decides results changed."""
+
+    time: dt.datetime
+    label: str
+    """Which hashes changed, e.g. ``adapter(fine-tuned), data``."""
+
+
+def parse_time(text: str) -> dt.datetime:
+    """An ISO time from a manifest (naive times are taken as UTC)."""
+    value = dt.datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def change_markers(runs: Sequence[RunInfo]) -> list[Marker]:
+    """Markers at every run whose model, adapter, data or config hash differs from the run before."""
+    markers = []
+    for before, after in zip(runs, runs[1:], strict=False):
+        changed = [name for name, a, b in (("model", before.model, after.model), ("data", before.data, after.data),
+                                            ("config", before.config, after.config)) if a != b]
+        changed += [f"adapter({v})" for v in sorted(after.adapters) if v in before.adapters
+                    and before.adapters[v] != after.adapters[v]]
+        if changed:
+            markers.append(Marker(parse_time(after.created_at), ", ".join(changed)))
+    return markers
+
+
+def trend_svg(metric: str, series: dict[str, list[Point]], markers: Sequence[Marker]) -> str:
+    """One metric's trend over time, every variant, as an ``<svg>`` element string."""
+    fig, ax = plt.subplots(figsize=(7.2, 2.6))
+    try:
+        for variant, points in series.items():
+            times = [p.time for p in points]
+            (line,) = ax.plot(times, [p.value for p in points], marker="o" if len(points) < 60 else None,
+                              markersize=3, linewidth=1.4, label=variant)
+            banded = [p for p in points if p.low is not None and p.high is not None]
+            if banded:
+                ax.fill_between([p.time for p in banded], [p.low for p in banded], [p.high for p in banded],  # type: ignore[misc]
+                                color=line.get_color(), alpha=0.15, linewidth=0)
+        for number, marker in enumerate(markers, 1):
+            ax.axvline(marker.time, color="#b45309", linestyle="--", linewidth=0.9)
+            ax.annotate(f"{number}", (marker.time, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -10),
+                        textcoords="offset points", color="#b45309", fontsize=8)
+        ax.set_title(metric, loc="left", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
+        fig.tight_layout()
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg")
+    finally:
+        plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
