@@ -44,7 +44,8 @@ def verdicts(scores: CaseScores, variant: str) -> dict[str, list[bool]]:
     return out
 
 
-def label_cases(variant: str, latest: CaseScores, previous: CaseScores | None, same_inputs: Sequence[CaseScores]) -> list[CaseChange]:
+def label_cases(variant: str, latest: CaseScores, previous: CaseScores | None,
+                same_inputs: Sequence[CaseScores]) -> list[CaseChange]:
     """Label every case of ``variant`` that is not simply passing in both runs.
 
     Args:
@@ -73,6 +74,7 @@ def label_cases(variant: str, latest: CaseScores, previous: CaseScores | None, s
         else:
             label = "flaky" if not all(before[case_id]) else ""
         if label:
-            failing = sorted(m for m, v in latest[variant][case_id][0].items() if v == 0.0) if 0 in latest[variant][case_id] else []
+            first = latest[variant][case_id].get(0, {})
+            failing = sorted(m for m, v in first.items() if v == 0.0)
             changes.append(CaseChange(variant, case_id, label, failing))
     return changes

@@ -3,7 +3,8 @@
 - pass/fail metrics on the same cases: exact McNemar (``harness.stats.mcnemar_exact``);
 - scores on the same cases: paired bootstrap of the mean difference (cases resampled with
   ``harness.stats.resample_counts``, p from the null-shifted resamples);
-- corpus metrics (macro-F1, whose per-case cousins ``field:*`` get McNemar) and different cases (the held-out file changed, a ``--limit``): the 95% intervals must not overlap.
+- corpus metrics (macro-F1, whose per-case cousins ``field:*`` get McNemar) and different
+  cases (the held-out file changed, a ``--limit``): the 95% intervals must not overlap.
 
 Paired p-values of one task are Holm-adjusted together: a report that runs dozens of tests
 every night would otherwise flag a wiggle somewhere most nights.
@@ -80,8 +81,9 @@ def compare(old_rows: list[MetricRow], new_rows: list[MetricRow], old: CaseScore
         pairs = _paired_values(old, new, row.variant, row.metric) if row.kind == "case" else None
         if pairs is not None and len(pairs[0]) > 0:
             comparison.test = "exact McNemar" if row.binary and prev.binary else "paired bootstrap"
-            test = mcnemar_exact if comparison.test == "exact McNemar" else bootstrap_p
-            comparison.p_value = test(*pairs)
+            b, a = pairs
+            comparison.p_value = mcnemar_exact([x == 1.0 for x in b], [y == 1.0 for y in a]) \
+                if comparison.test == "exact McNemar" else bootstrap_p(b, a)
             comparison.n_before = comparison.n_after = len(pairs[0])
         elif None not in (prev.low, prev.high, row.low, row.high):
             comparison.test = "interval overlap"

@@ -58,7 +58,12 @@ def runs(conn: sqlite3.Connection, task: str, since: str | None = None, last: in
     for run_id, variant, sha, kind in conn.execute("SELECT v.run_id, v.variant, v.adapter_sha256, v.kind FROM variants v"
                                                    " JOIN runs r USING (run_id) WHERE r.task = ?", (task,)):
         adapters[run_id][variant], kinds[run_id][variant] = sha, kind
-    return [RunInfo(*row, adapters=adapters[row[0]], kinds=kinds[row[0]]) for row in reversed(rows)]
+    return [_run_info(row, adapters[row[0]], kinds[row[0]]) for row in reversed(rows)]
+
+
+def _run_info(row: tuple, adapters: dict[str, str | None], kinds: dict[str, str | None]) -> RunInfo:
+    run_id, task, created_at, path, git_sha, model, data, config, decoding, repeats, n_cases = row
+    return RunInfo(run_id, task, created_at, path, git_sha, model, data, config, decoding, repeats, n_cases, adapters, kinds)
 
 
 def metrics(conn: sqlite3.Connection, run_ids: Sequence[str]) -> dict[str, list[MetricRow]]:
@@ -82,7 +87,8 @@ def case_scores(conn: sqlite3.Connection, run_id: str) -> CaseScores:
     return out
 
 
-def outputs(conn: sqlite3.Connection, run_id: str, variant: str, case_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+def outputs(conn: sqlite3.Connection, run_id: str, variant: str,
+            case_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
     """case id → (output, error) of sample 0."""
     out = {}
     for chunk in _chunks(case_ids):
@@ -109,7 +115,13 @@ def decisions(conn: sqlite3.Connection, task: str | None, since: str | None = No
     rows = conn.execute("SELECT path, content_sha256, task, candidate, verdict, created_at, run_id, adapter_sha256, training_s,"
                         " checks, schema_version FROM decisions WHERE (? IS NULL OR task = ?) AND created_at >= ?"
                         " ORDER BY created_at DESC", (task, task, since or "")).fetchall()
-    return [DecisionRecord(*row[:9], [CheckRow(*c) for c in json.loads(row[9])], row[10]) for row in rows]
+    return [_decision(row) for row in rows]
+
+
+def _decision(row: tuple) -> DecisionRecord:
+    path, content, task, candidate, verdict, created_at, run_id, adapter, training_s, checks, version = row
+    return DecisionRecord(path, content, task, candidate, verdict, created_at, run_id, adapter, training_s,
+                          [CheckRow(*c) for c in json.loads(checks)], version)
 
 
 def figures(conn: sqlite3.Connection, task: str, since: str | None = None) -> list[Figure]:

@@ -64,16 +64,17 @@ def trend_svg(metric: str, series: dict[str, list[Point]], markers: Sequence[Mar
     fig, ax = plt.subplots(figsize=(7.2, 2.6))
     try:
         for variant, points in series.items():
-            times = [p.time for p in points]
+            times = mdates.date2num([p.time for p in points])
             (line,) = ax.plot(times, [p.value for p in points], marker="o" if len(points) < 60 else None,
                               markersize=3, linewidth=1.4, label=variant)
             banded = [p for p in points if p.low is not None and p.high is not None]
             if banded:
-                ax.fill_between([p.time for p in banded], [p.low for p in banded], [p.high for p in banded],  # type: ignore[misc]
-                                color=line.get_color(), alpha=0.15, linewidth=0)
+                ax.fill_between(mdates.date2num([p.time for p in banded]), [p.low or 0.0 for p in banded],
+                                [p.high or 0.0 for p in banded], color=line.get_color(), alpha=0.15, linewidth=0)
         for number, marker in enumerate(markers, 1):
-            ax.axvline(marker.time, color="#b45309", linestyle="--", linewidth=0.9)
-            ax.annotate(f"{number}", (marker.time, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -10),
+            at = float(mdates.date2num(marker.time))
+            ax.axvline(at, color="#b45309", linestyle="--", linewidth=0.9)
+            ax.annotate(f"{number}", (at, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -10),
                         textcoords="offset points", color="#b45309", fontsize=8)
         ax.set_title(metric, loc="left", fontsize=10)
         ax.grid(alpha=0.3)

@@ -63,13 +63,13 @@ def _fill(conn: sqlite3.Connection, run: RunInfo, changes: list[CaseChange], pag
         by_variant[change.variant].append(change)
         text, expected, _ = details.get(change.case_id, ("[]", None, None))
         messages = json.loads(text)
-        change.input = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), text)
+        change.input = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), text)
         change.expected, change.run_link = expected, page_link
     for variant, items in by_variant.items():
         got = load.outputs(conn, run.run_id, variant, [c.case_id for c in items])
         for change in items:
-            text, error = got.get(change.case_id, (None, None))
-            change.got = text if error is None else f"error: {error}"
+            output, error = got.get(change.case_id, (None, None))
+            change.got = output if error is None else f"error: {error}"
 
 
 def trends(runs: Sequence[RunInfo], metrics: dict[str, list[MetricRow]], markers: list[Marker]) -> list[Trend]:
@@ -99,7 +99,7 @@ def winners(run: RunInfo, rows: list[MetricRow], scores: CaseScores) -> list[Win
             by_metric[m.metric].append(m)
     pairs = {}
     for metric, items in sorted(by_metric.items()):
-        items.sort(key=lambda m: m.value if m.higher_is_better else -m.value, reverse=True)  # type: ignore[operator]
+        items.sort(key=lambda m: (m.value or 0.0) * (1 if m.higher_is_better else -1), reverse=True)
         pairs[metric] = (items[0], items[1] if len(items) > 1 else None)
     old = [_renamed(second, metric) for metric, (_, second) in pairs.items() if second]
     new = [_renamed(first, metric) for metric, (first, second) in pairs.items() if second]

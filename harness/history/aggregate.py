@@ -39,12 +39,13 @@ def mean_row(variant: str, metric: str, values: Sequence[float]) -> MetricRow:
     n = len(values)
     binary = n > 0 and all(v in (0.0, 1.0) for v in values)
     mean = float(np.mean(values)) if n else None
+    low: float | None
+    high: float | None
     if binary:
         low, high = wilson_interval(int(sum(values)), n)
-    elif n > 1:
-        sem = float(np.std(values, ddof=1)) / np.sqrt(n)
-        half = float(sps.t.ppf(0.975, n - 1)) * sem
-        low, high = (mean or 0.0) - half, (mean or 0.0) + half
+    elif mean is not None and n > 1:
+        half = float(sps.t.ppf(0.975, n - 1)) * float(np.std(values, ddof=1)) / np.sqrt(n)
+        low, high = mean - half, mean + half
     else:
         low = high = mean
     return MetricRow(variant, metric, "case", mean, low, high, n, higher_is_better(metric), binary)

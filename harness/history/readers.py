@@ -108,7 +108,7 @@ def read_decision(path: str | Path) -> DecisionRecord:
         raise CorruptArtifact("a decision needs `verdict` and `created_at`", path=str(path))
     checks = [CheckRow(str(c.get("name")), str(c.get("verdict")), str(c.get("detail") or c.get("explanation") or ""))
               for c in data.get("checks") or [] if isinstance(c, dict)]
-    inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
+    inputs = data["inputs"] if isinstance(data.get("inputs"), dict) else {}
     run = data.get("run")
     version = data.get("schema_version")
     return DecisionRecord(
