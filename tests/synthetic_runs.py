@@ -61,3 +61,27 @@ def write_decision(folder: Path, task: str, verdict: str, created_at: str, run: 
     (folder / "decision.json").write_text(json.dumps(decision))
     (folder / "manifest.json").write_text(json.dumps({"kind": "harness-candidate", "stats": {"wall_seconds": 321.0}}))
     return folder / "decision.json"
+
+
+def planted_history(root: Path) -> dict[str, Path]:
+    """Two nights of two tasks with planted changes (metric ``answer_correct``, pass/fail).
+
+    - triage, fine-tuned (new adapter on night 2): 31 of 150 cases newly fail and case 149 is
+      newly fixed (0.933 → 0.733, a regression); cases 140-148 still fail.
+    - triage, prompt-only (identical inputs both nights): case 0 passes on night 1 and fails on
+      night 2 (flaky across identical runs); case 1 disagrees across its repeats (flaky).
+    - facts, fine-tuned (new adapter): the same drop on 10 cases (0.9 → 0.7), a wiggle.
+    """
+    runs, candidates = root / "runs", root / "candidates"
+    night1 = {"fine-tuned": [[1]] * 140 + [[0]] * 10, "prompt-only": [[1]] * 150}
+    night2 = {"fine-tuned": [[0]] * 31 + [[1]] * 109 + [[0]] * 9 + [[1]],
+              "prompt-only": [[0], [1, 0]] + [[1]] * 148}
+    first = write_synthetic_run(runs, "triage", "2026-03-01T02:00:00+00:00", night1, metric="answer_correct", adapter="a")
+    second = write_synthetic_run(runs, "triage", "2026-03-02T02:00:00+00:00", night2, metric="answer_correct", adapter="b")
+    write_synthetic_run(runs, "facts", "2026-03-01T02:10:00+00:00", {"fine-tuned": [[1]] * 9 + [[0]]},
+                        metric="answer_correct", adapter="a")
+    write_synthetic_run(runs, "facts", "2026-03-02T02:10:00+00:00", {"fine-tuned": [[0]] * 2 + [[1]] * 7 + [[0]]},
+                        metric="answer_correct", adapter="b")
+    write_decision(candidates / "cand-a", "triage", "accepted", "2026-03-01T03:00:00+00:00", first, versioned=False)
+    write_decision(candidates / "cand-b", "triage", "rejected", "2026-03-02T03:00:00+00:00", second, versioned=True)
+    return {"runs": runs, "candidates": candidates, "first": first, "second": second}
