@@ -63,6 +63,15 @@ def read_results(path: Path) -> list[CaseResult]:
     return results
 
 
+def run_cases_outputs(results: list[CaseResult]) -> tuple[list[CaseRow], list[OutputRow]]:
+    """The distinct cases of a run (by stable case id) and every generation with its scores."""
+    cases = {r.case.id: CaseRow(r.case.id, r.case.task, json.dumps(list(r.case.messages), ensure_ascii=False),
+                                r.case.reference, r.case.metadata.get("source")) for r in results}
+    outputs = [OutputRow(r.generation.variant, r.case.id, r.generation.sample, r.generation.text, r.generation.error,
+                         {s.metric: s.value for s in r.scores}) for r in results]
+    return list(cases.values()), outputs
+
+
 def read_run(run_dir: str | Path) -> RunRecord:
     """Read a run folder written by ``harness eval`` (or the gate, or the pytest plugin).
 
@@ -77,10 +86,7 @@ def read_run(run_dir: str | Path) -> RunRecord:
     results = read_results(run_dir / "results.jsonl")
     content = hashlib.sha256(raw + (run_dir / "results.jsonl").read_bytes()).hexdigest()
     variants_info = manifest.get("variants") or {}
-    cases = {r.case.id: CaseRow(r.case.id, r.case.task, json.dumps(list(r.case.messages), ensure_ascii=False),
-                                r.case.reference, r.case.metadata.get("source")) for r in results}
-    outputs = [OutputRow(r.generation.variant, r.case.id, r.generation.sample, r.generation.text, r.generation.error,
-                         {s.metric: s.value for s in r.scores}) for r in results]
+    cases, outputs = run_cases_outputs(results)
     env = manifest.get("environment") or {}
     cases_info = manifest.get("cases") or {}
     return RunRecord(
@@ -93,7 +99,7 @@ def read_run(run_dir: str | Path) -> RunRecord:
         repeats=int(manifest.get("repeats") or 1),
         variants={name: ((info or {}).get("kind"), ((info or {}).get("adapter") or {}).get("sha256"),
                          (info or {}).get("spec_sha256")) for name, info in variants_info.items()},
-        metrics=run_metrics(results), cases=list(cases.values()), outputs=outputs)
+        metrics=run_metrics(results), cases=cases, outputs=outputs)
 
 
 def read_decision(path: str | Path) -> DecisionRecord:

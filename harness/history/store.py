@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
-from harness.history.readers import CorruptArtifact, read_decision, read_run
 from harness.history.records import DecisionRecord, Figure, RunRecord
 from harness.history.schema import connect
 
@@ -83,6 +82,15 @@ def write_decision(conn: sqlite3.Connection, decision: DecisionRecord) -> bool:
     return True
 
 
+def add_figures(figures: Iterable[Figure], store_path: str | Path | None = None) -> int:
+    """Add figures (judge scores, monitor figures ...) to the store; the report plots them per task and name."""
+    conn = connect(store_path or default_store_path())
+    try:
+        return write_figures(conn, figures)
+    finally:
+        conn.close()
+
+
 def write_figures(conn: sqlite3.Connection, figures: Iterable[Figure]) -> int:
     """Add (or replace) figures from any source in one transaction; returns how many."""
     rows = [astuple(f) for f in figures]
@@ -110,6 +118,8 @@ def index_run(run_dir: str | Path, store_path: str | Path | None = None) -> bool
     Raises:
         CorruptArtifact: the folder cannot be read whole (nothing is indexed).
     """
+    from harness.history.readers import read_run
+
     run = read_run(run_dir)
     conn = connect(store_path or default_store_path())
     try:
@@ -124,6 +134,8 @@ def index_decision(path: str | Path, store_path: str | Path | None = None) -> bo
     Raises:
         CorruptArtifact: unreadable or lacking a verdict.
     """
+    from harness.history.readers import read_decision
+
     decision = read_decision(path)
     conn = connect(store_path or default_store_path())
     try:
@@ -138,6 +150,8 @@ def import_paths(paths: Iterable[str | Path], store_path: str | Path | None = No
     A folder holding ``manifest.json`` or ``results.jsonl`` is a run unless its manifest is a
     candidate's; ``*.partial`` folders (interrupted writes) are reported as skipped.
     """
+    from harness.history.readers import CorruptArtifact, read_decision, read_run
+
     summary = ImportSummary()
     conn = connect(store_path or default_store_path())
     try:
