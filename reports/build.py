@@ -45,6 +45,7 @@ def build_report(store: Path, out_dir: Path, task: str | None = None, since: str
             raise InputError(f"unknown task {task!r}; the store has runs of: {', '.join(known) or 'none'}",
                              path=str(store), code="unknown-task")
         reports = [r for t in ([task] if task else known) if (r := task_report(conn, t, out_dir, since, last))]
+        reports.sort(key=lambda r: (not r.regressions, r.task))  # tasks with regressions first
         if not reports:
             window = f" since {since}" if since else ""
             raise InputError(f"no runs{window}{' of ' + task if task else ''} in the store; "

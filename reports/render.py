@@ -25,8 +25,8 @@ def signed(value: float | None, digits: int = 3) -> str:
 
 
 def pvalue(value: float | None) -> str:
-    """A p-value in the usual short form."""
-    return "–" if value is None else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+    """A p-value in the usual short form, ``p = 0.012`` or ``p < 0.001``."""
+    return "–" if value is None else ("p < 0.001" if value < 0.001 else f"p = {value:.3f}")
 
 
 def matrix(rows: list[TableRow]) -> tuple[list[str], list[tuple[str, dict[str, TableRow]]]]:

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from harness.cli.main import main
-from harness.history import Figure, connect, import_paths, index_decision, index_run, read_run, write_figures
+from harness.history import CorruptArtifact, Figure, connect, import_paths, index_decision, index_run, read_run, write_figures
 from harness.history.store import write_run
 from reports import build_report
 from tests.synthetic_runs import planted_history, write_synthetic_run
@@ -108,3 +108,15 @@ def test_newer_schema_is_refused(tmp_path):
     store = tmp_path / "h.sqlite"
     connect(store).execute("PRAGMA user_version = 99")
     assert main(["report", "--store", str(store)]) == 2
+
+
+def test_hooks_quiet_and_off(tmp_path, monkeypatch, caplog):
+    run = write_synthetic_run(tmp_path / "runs", "t", "2026-03-01T00:00:00+00:00", {"p": [[1]]})
+    (run / "results.jsonl").write_text("{")
+    assert index_run(run, tmp_path / "h.sqlite", quiet=True) is False
+    assert "not indexed" in caplog.text and "corrupt-artifact" in caplog.text
+    with pytest.raises(CorruptArtifact):
+        index_run(run, tmp_path / "h.sqlite")
+    monkeypatch.setenv("HARNESS_HISTORY", "off")
+    monkeypatch.chdir(tmp_path)
+    assert index_decision(tmp_path / "missing.json") is False and not (tmp_path / ".harness").exists()

@@ -12,10 +12,11 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
+from harness.errors import HarnessError
 from harness.history.records import DecisionRecord, Figure, RunRecord
 from harness.history.schema import connect
 
@@ -27,6 +28,19 @@ STORE_ENV = "HARNESS_HISTORY"
 def default_store_path() -> Path:
     """``$HARNESS_HISTORY``, else ``./.harness/history.sqlite``."""
     return Path(os.environ.get(STORE_ENV) or Path(".harness") / "history.sqlite")
+
+
+def _disabled(store_path: str | Path | None) -> bool:
+    """``HARNESS_HISTORY=off`` turns automatic indexing off (e.g. in test sessions)."""
+    return store_path is None and os.environ.get(STORE_ENV, "").lower() == "off"
+
+
+def _quietly(index: Callable[[], bool], what: str | Path) -> bool:
+    try:
+        return index()
+    except (HarnessError, sqlite3.Error, OSError) as exc:
+        log.warning("history: %s not indexed (%s); `harness history import` can retry", what, exc)
+        return False
 
 
 @dataclass
@@ -112,14 +126,23 @@ class _transaction:
         self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
-def index_run(run_dir: str | Path, store_path: str | Path | None = None) -> bool:
+def index_run(run_dir: str | Path, store_path: str | Path | None = None, *, quiet: bool = False) -> bool:
     """Index one run folder; True if it was new or changed.
+
+    Args:
+        run_dir: a folder written by the runner (``manifest.json`` + ``results.jsonl``).
+        store_path: the store; default :func:`default_store_path` (``HARNESS_HISTORY=off``: do nothing).
+        quiet: log a failure as a warning and return False instead of raising (for hooks).
 
     Raises:
         CorruptArtifact: the folder cannot be read whole (nothing is indexed).
     """
     from harness.history.readers import read_run
 
+    if _disabled(store_path):
+        return False
+    if quiet:
+        return _quietly(lambda: index_run(run_dir, store_path), run_dir)
     run = read_run(run_dir)
     conn = connect(store_path or default_store_path())
     try:
@@ -128,14 +151,18 @@ def index_run(run_dir: str | Path, store_path: str | Path | None = None) -> bool
         conn.close()
 
 
-def index_decision(path: str | Path, store_path: str | Path | None = None) -> bool:
-    """Index one ``decision.json``; True if it was new or changed.
+def index_decision(path: str | Path, store_path: str | Path | None = None, *, quiet: bool = False) -> bool:
+    """Index one ``decision.json``; True if it was new or changed (``store_path`` and ``quiet`` as :func:`index_run`).
 
     Raises:
         CorruptArtifact: unreadable or lacking a verdict.
     """
     from harness.history.readers import read_decision
 
+    if _disabled(store_path):
+        return False
+    if quiet:
+        return _quietly(lambda: index_decision(path, store_path), path)
     decision = read_decision(path)
     conn = connect(store_path or default_store_path())
     try:
