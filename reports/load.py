@@ -71,10 +71,10 @@ def metrics(conn: sqlite3.Connection, run_ids: Sequence[str]) -> dict[str, list[
     out: dict[str, list[MetricRow]] = defaultdict(list)
     for chunk in _chunks(run_ids):
         marks = ",".join("?" * len(chunk))
-        for run_id, *rest in conn.execute(f"SELECT run_id, variant, metric, kind, value, low, high, n, higher_is_better, binary"
-                                          f" FROM metrics WHERE run_id IN ({marks})", chunk):
-            variant, metric, kind, value, low, high, n, better, binary = rest
-            out[run_id].append(MetricRow(variant, metric, kind, value, low, high, n, bool(better), bool(binary)))
+        for run_id, variant, metric, kind, value, low, high, n, better, binary in conn.execute(
+                f"SELECT run_id, variant, metric, kind, value, low, high, n, higher_is_better, binary"
+                f" FROM metrics WHERE run_id IN ({marks})", chunk):
+            out[run_id].append(MetricRow(variant, metric, kind, value, low, high, n, better == 1, binary == 1))
     return out
 
 

@@ -53,9 +53,10 @@ class Cost:
 
 @dataclass
 class Trend:
-    """One metric's plot."""
+    """A trend figure (a panel per metric)."""
 
     metric: str
+    """The metrics it shows, comma-separated."""
     svg: str
 
 

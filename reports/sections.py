@@ -16,9 +16,11 @@ from reports.casediff import LABELS, CaseChange, label_cases
 from reports.compare import Comparison, compare
 from reports.load import CaseScores, RunInfo
 from reports.model import Cost, TableRow, Trend, Winner
-from reports.plots import Marker, Point, parse_time, trend_svg
+from reports.plots import Marker, Point, date_number, trends_svg
 
 CASES_SHOWN = 25
+SAME_INPUT_RUNS = 10
+"""How many earlier runs with identical inputs are searched for verdict flips (flaky cases)."""
 KIND_ORDER = {"prompt": 0, "rag": 1, "adapter": 2}
 
 
@@ -47,9 +49,12 @@ def case_diff(conn: sqlite3.Connection, runs: Sequence[RunInfo], latest: CaseSco
     """Every variant's labelled cases (at most :data:`CASES_SHOWN` per label shown) and the counts."""
     head = runs[-1]
     changes: list[CaseChange] = []
+    loaded: dict[str, CaseScores] = {}
     for variant in sorted(latest):
-        same = [r for r in runs[-11:-1] if r.identity(variant) == head.identity(variant)]
-        changes += label_cases(variant, latest, previous, [load.case_scores(conn, r.run_id) for r in same])
+        same = [r.run_id for r in runs[-1 - SAME_INPUT_RUNS:-1] if r.identity(variant) == head.identity(variant)]
+        for run_id in (r for r in same if r not in loaded):
+            loaded[run_id] = load.case_scores(conn, run_id)
+        changes += label_cases(variant, latest, previous, [loaded[run_id] for run_id in same])
     grouped: dict[str, list[CaseChange]] = {label: [c for c in changes if c.label == label] for label in LABELS}
     shown = {label: items[:CASES_SHOWN] for label, items in grouped.items()}
     _fill(conn, head, [c for items in shown.values() for c in items], page_link)
@@ -73,22 +78,25 @@ def _fill(conn: sqlite3.Connection, run: RunInfo, changes: list[CaseChange], pag
 
 
 def trends(runs: Sequence[RunInfo], metrics: dict[str, list[MetricRow]], markers: list[Marker]) -> list[Trend]:
-    """One plot per non-cost metric, every variant with its interval band."""
+    """The trend figure: a panel per non-cost metric, every variant with its interval band."""
     series: dict[str, dict[str, list[Point]]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
+        when = date_number(run.created_at)
         for m in metrics.get(run.run_id, []):
             if m.kind != "cost" and m.value is not None:
-                series[m.metric][m.variant].append(Point(parse_time(run.created_at), m.value, m.low, m.high))
-    return [Trend(metric, trend_svg(metric, dict(series[metric]), markers)) for metric in sorted(series)]
+                series[m.metric][m.variant].append(Point(when, m.value, m.low, m.high))
+    panels = {metric: dict(series[metric]) for metric in sorted(series)}
+    return [Trend(", ".join(panels), trends_svg(panels, markers))] if panels else []
 
 
 def figure_trends(figures: list[Figure]) -> list[Trend]:
-    """Plots of the figures other sources added (one per name, one line per source/kind)."""
+    """The figures other sources added: a panel per name, a line per source/kind."""
     series: dict[str, dict[str, list[Point]]] = defaultdict(lambda: defaultdict(list))
     for f in figures:
         if f.value is not None:
-            series[f.name][f"{f.source}/{f.kind}"].append(Point(parse_time(f.time), f.value, f.low, f.high))
-    return [Trend(name, trend_svg(name, dict(lines), [])) for name, lines in sorted(series.items())]
+            series[f.name][f"{f.source}/{f.kind}"].append(Point(date_number(f.time), f.value, f.low, f.high))
+    panels = {name: dict(lines) for name, lines in sorted(series.items())}
+    return [Trend(", ".join(panels), trends_svg(panels, []))] if panels else []
 
 
 def winners(run: RunInfo, rows: list[MetricRow], scores: CaseScores) -> list[Winner]:
