@@ -120,3 +120,34 @@ def test_hooks_quiet_and_off(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("HARNESS_HISTORY", "off")
     monkeypatch.chdir(tmp_path)
     assert index_decision(tmp_path / "missing.json") is False and not (tmp_path / ".harness").exists()
+
+
+REAL_CONFIG = """\
+task: triage
+model: {model}
+backend: {{kind: local, batch_size: 4}}
+cases: ./heldout.jsonl
+decoding: {{max_new_tokens: 4}}
+variants:
+  prompt-only: {{kind: prompt, system: "Reply with JSON."}}
+scoring: {{fields: [category]}}
+"""
+
+
+def test_a_real_run_from_the_runner_is_indexed_by_its_case_ids(tmp_path, tiny_checkpoint):
+    from harness.cases import load_cases
+    from harness.evalconfig import load_eval_config
+    from harness.runner import EvalOptions, run_eval
+    from tests.tiny import write_triage_file
+
+    write_triage_file(tmp_path / "heldout.jsonl", 6)
+    (tmp_path / "harness.yaml").write_text(REAL_CONFIG.format(model=tiny_checkpoint))
+    config = load_eval_config(tmp_path / "harness.yaml")
+    run = run_eval(config, EvalOptions(runs_dir=tmp_path / "runs", cache_path=tmp_path / "c.sqlite", progress=False))
+    assert index_run(run.path, tmp_path / "h.sqlite") is True
+    conn = connect(tmp_path / "h.sqlite")
+    assert {r[0] for r in conn.execute("SELECT case_id FROM cases")} == {c.id for c in load_cases(config.cases, "triage")}
+    metrics = {r[0]: r[1] for r in conn.execute("SELECT metric, n FROM metrics WHERE variant = 'prompt-only'")}
+    assert metrics["field:category"] == 6 and "field_macro_f1" in metrics and "latency_p50_s" in metrics
+    row = conn.execute("SELECT task, model_sha256, data_sha256, config_sha256 FROM runs").fetchone()
+    assert row[0] == "triage" and all(row[1:])
