@@ -12,23 +12,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names, for type checkers (at run time they are loaded on first use)
+    from harness.history.importer import ImportSummary, import_paths
     from harness.history.readers import CorruptArtifact, read_decision, read_run
     from harness.history.records import Figure
     from harness.history.schema import SCHEMA_VERSION, connect
-    from harness.history.store import (
-        ImportSummary,
-        add_figures,
-        default_store_path,
-        import_paths,
-        index_decision,
-        index_run,
-        write_figures,
-    )
+    from harness.history.store import add_figures, default_store_path, index_decision, index_run, write_figures
 
 _EXPORTS = {
     "CorruptArtifact": "readers", "read_decision": "readers", "read_run": "readers",
     "Figure": "records", "SCHEMA_VERSION": "schema", "connect": "schema",
-    "ImportSummary": "store", "default_store_path": "store", "import_paths": "store", "index_decision": "store",
+    "ImportSummary": "importer", "default_store_path": "store", "import_paths": "importer", "index_decision": "store",
     "index_run": "store", "write_figures": "store", "add_figures": "store",
 }
 __all__ = ["SCHEMA_VERSION", "CorruptArtifact", "Figure", "ImportSummary", "add_figures", "connect", "default_store_path",
