@@ -41,6 +41,7 @@ from tests.synthetic_runs import make_case, write_synthetic_run
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_SECONDS = 10.0
 VARIANTS = {"prompt-only": 0.70, "rag": 0.78, "fine-tuned": 0.85}
+KINDS = {"prompt-only": "prompt", "rag": "rag", "fine-tuned": "adapter"}
 BINARY = ("answer_correct", "schema_valid", "style_pass", "exact_match")
 CASES = 150
 
@@ -74,8 +75,7 @@ def build_store(store: Path, runs: int) -> None:
         record = dataclasses.replace(
             template, run_id=f"night-{night:04d}", created_at=when, content_sha256=str(night),
             data_sha256="data-1" if night < 500 else "data-2",
-            variants={v: ("adapter" if v == "fine-tuned" else "prompt", f"adapter-{night // 50}" if v == "fine-tuned"
-                          else None, None) for v in VARIANTS},
+            variants={v: (KINDS[v], f"adapter-{night // 50}" if v == "fine-tuned" else None, None) for v in VARIANTS},
             metrics=run_metrics(items), cases=cases, outputs=outputs)
         write_run(conn, record)
     conn.close()
