@@ -151,3 +151,8 @@ def test_a_real_run_from_the_runner_is_indexed_by_its_case_ids(tmp_path, tiny_ch
     assert metrics["field:category"] == 6 and "field_macro_f1" in metrics and "latency_p50_s" in metrics
     row = conn.execute("SELECT task, model_sha256, data_sha256, config_sha256 FROM runs").fetchone()
     assert row[0] == "triage" and all(row[1:])
+
+
+def test_import_of_a_missing_folder_is_exit_2(tmp_path, capsys):
+    assert main(["history", "import", str(tmp_path / "nope"), "--store", str(tmp_path / "h.sqlite")]) == 2
+    assert "not-a-folder" in capsys.readouterr().err and not (tmp_path / "h.sqlite").exists()
