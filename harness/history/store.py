@@ -26,8 +26,9 @@ STORE_ENV = "HARNESS_HISTORY"
 
 
 def default_store_path() -> Path:
-    """``$HARNESS_HISTORY``, else ``./.harness/history.sqlite``."""
-    return Path(os.environ.get(STORE_ENV) or Path(".harness") / "history.sqlite")
+    """``$HARNESS_HISTORY``, else ``./.harness/history.sqlite`` (also when it is ``off``: that only stops the hooks)."""
+    value = os.environ.get(STORE_ENV, "")
+    return Path(value) if value and value.lower() != "off" else Path(".harness") / "history.sqlite"
 
 
 def _disabled(store_path: str | Path | None) -> bool:
