@@ -171,3 +171,14 @@ class CaseResult:
     def to_json(self) -> str:
         """One JSON line."""
         return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, line: str) -> CaseResult:
+        """Parse a line written by :meth:`to_json` (the history store reads runs back with it)."""
+        data = json.loads(line)
+        case = data["case"]
+        return cls(
+            Case(case["id"], case["task"], tuple(case["messages"]), case["reference"], case.get("metadata", {})),
+            Generation(**data["generation"]),
+            [Score(**s) for s in data.get("scores", [])],
+        )

@@ -25,10 +25,12 @@ from harness.cli import (
     eval_cmd,
     gate_cmd,
     harvest_cmd,
+    history_cmd,
     lint_cmd,
     models_cmd,
     monitor_cmd,
     registry_cmd,
+    report_cmd,
     split_cmd,
     train_cmd,
 )
@@ -46,6 +48,8 @@ VERBS = (
     ask_cmd,
     monitor_cmd,
     harvest_cmd,
+    history_cmd,
+    report_cmd,
 )
 _OS_CODES = {errno.ENOENT: "file-not-found", errno.EISDIR: "not-a-file", errno.ENOTDIR: "not-a-folder",
              errno.EEXIST: "path-exists", errno.EACCES: "permission-denied", errno.ENOSPC: "disk-full"}

@@ -1,0 +1,75 @@
+"""``harness history import``: find run folders and decisions under folders and index each whole.
+
+A folder holding ``manifest.json`` or ``results.jsonl`` is a run unless its manifest is a
+candidate's; ``*.partial`` folders are interrupted writes. Anything unreadable is reported by
+path and skipped; every run is its own transaction, so nothing is ever half-indexed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.history.schema import connect
+from harness.history.store import default_store_path, write_decision, write_run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ImportSummary:
+    """What an import did."""
+
+    indexed: list[str] = field(default_factory=list)
+    """Runs and decisions newly indexed (or re-indexed because their content changed)."""
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """``path: why`` for every corrupt or half-written artifact (nothing of it is indexed)."""
+
+
+def import_paths(paths: Iterable[str | Path], store_path: str | Path | None = None) -> ImportSummary:
+    """Index every run folder and ``decision.json`` under ``paths`` (idempotent).
+
+    A folder holding ``manifest.json`` or ``results.jsonl`` is a run unless its manifest is a
+    candidate's; ``*.partial`` folders (interrupted writes) are reported as skipped.
+    """
+    from harness.history.readers import CorruptArtifact, read_decision, read_run
+
+    summary = ImportSummary()
+    conn = connect(store_path or default_store_path())
+    try:
+        for kind, path in _discover(paths):
+            if kind == "partial":
+                summary.skipped.append(f"{path}: half-written run folder (an interrupted write); delete it")
+                continue
+            try:
+                changed = write_run(conn, read_run(path)) if kind == "run" else write_decision(conn, read_decision(path))
+            except CorruptArtifact as exc:
+                log.warning("skipped %s", exc)
+                summary.skipped.append(str(exc))
+                continue
+            (summary.indexed if changed else summary.unchanged).append(str(path))
+    finally:
+        conn.close()
+    return summary
+
+
+def _discover(paths: Iterable[str | Path]) -> Iterable[tuple[str, Path]]:
+    for root in map(Path, paths):
+        folders = {p.parent for name in ("manifest.json", "results.jsonl") for p in root.rglob(name)}
+        for folder in sorted(folders):
+            if any(part.endswith(".partial") for part in folder.relative_to(root).parts):
+                continue  # reported below: an interrupted write never reaches the store
+            if '"harness-candidate"' not in _head(folder / "manifest.json"):
+                yield "run", folder
+        yield from (("partial", p) for p in sorted(root.rglob("*.partial")) if p.is_dir())
+        yield from (("decision", p) for p in sorted(root.rglob("decision.json")))
+
+
+def _head(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return ""
