@@ -22,6 +22,7 @@ from harness.errors import ConfigError
 from harness.evalconfig import EvalConfig
 from harness.fileio import atomic_directory, sha256_file, sha256_text
 from harness.generation import CacheMode, generate_cached
+from harness.history import index_run
 from harness.models.cache import cache_dir
 from harness.provenance import environment
 from harness.records import CaseResult
@@ -106,7 +107,9 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
     results = [CaseResult(by_id[g.case_id], g) for g in generations]
     score_results(results, scorers)
     manifest = build_manifest(config, options, backend, variants, len(cases))
-    return Run(write_run(options.runs_dir, manifest, results), results, manifest)
+    path = write_run(options.runs_dir, manifest, results)
+    index_run(path, quiet=True)  # the nightly report's history; a failure there never fails the run
+    return Run(path, results, manifest)
 
 
 def build_manifest(config: EvalConfig, options: EvalOptions, backend: Backend, variants: list[Variant],

@@ -17,6 +17,7 @@ from harness.cases import split_sha256
 from harness.errors import InputError
 from harness.fileio import atomic_write_json, sha256_file
 from harness.gate.decision import Decision, InputHashes
+from harness.history import index_decision
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def write_decision(decision: Decision, candidate: Path) -> Path:
     history = candidate / HISTORY / f"{stamp}.json"
     atomic_write_json(history, decision.to_dict())
     atomic_write_json(candidate / LATEST, decision.to_dict())
+    index_decision(candidate / LATEST, quiet=True)  # the report's decision log; never fails the gate
     return history
 
 
