@@ -12,8 +12,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from harness.cli import (ask_cmd, calibrate_cmd, eval_cmd, gate_cmd, judge_cmd, lint_cmd, models_cmd, registry_cmd, split_cmd,
-                         train_cmd)
+from harness.cli import (
+    ask_cmd,
+    calibrate_cmd,
+    eval_cmd,
+    gate_cmd,
+    judge_cmd,
+    lint_cmd,
+    models_cmd,
+    registry_cmd,
+    split_cmd,
+    train_cmd,
+)
 from harness.errors import HarnessError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2

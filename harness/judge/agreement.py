@@ -77,7 +77,8 @@ def _spearman_point(human: np.ndarray, judge: np.ndarray) -> float:
     return float(stats.spearmanr(human, judge).statistic)
 
 
-def agreement(human: Sequence[int] | np.ndarray, judge: Sequence[int] | np.ndarray, labels: Sequence[int], *, n_resamples: int = 2000,
+def agreement(human: Sequence[int] | np.ndarray, judge: Sequence[int] | np.ndarray, labels: Sequence[int], *,
+              n_resamples: int = 2000,
               seed: int = 0) -> dict[str, Estimate]:
     """Agreement statistics of paired ordinal ratings, each with a bootstrap interval.
 
