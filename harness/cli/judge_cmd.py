@@ -44,22 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _judge(args: argparse.Namespace) -> Judge:
-    from harness.backends.base import Backend
     from harness.cache import GenerationCache
-    from harness.judge import Judge, load_rubric
+    from harness.judge import configured_judge
     from harness.models.cache import cache_dir
 
-    rubric = load_rubric(args.rubric)
-    if args.base_url:
-        from harness.backends.openai_compat import OpenAICompatibleBackend
-
-        backend: Backend = OpenAICompatibleBackend(base_url=args.base_url, model=args.model, api_key_env=args.api_key_env)
-    else:
-        from harness.backends.local import LocalBackend
-
-        backend = LocalBackend(args.model, batch_size=args.batch_size)
     cache = None if args.no_cache else GenerationCache(cache_dir() / "generations.sqlite")
-    return Judge(backend, rubric, cache, progress=True)
+    return configured_judge(args.rubric, args.model, base_url=args.base_url, api_key_env=args.api_key_env,
+                            batch_size=args.batch_size, cache=cache, progress=True)
 
 
 def run_cmd(args: argparse.Namespace) -> int:
@@ -72,9 +63,16 @@ def run_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def score_cmd(args: argparse.Namespace) -> int:
+def _subset(things: list, limit: int | None) -> list:
+    """A seeded random subset; a smaller limit takes a prefix of a larger one's (cached verdicts are reused)."""
     import random
 
+    shuffled = list(things)
+    random.Random(0).shuffle(shuffled)
+    return shuffled[:limit] if limit else list(things)
+
+
+def score_cmd(args: argparse.Namespace) -> int:
     from harness.judge.items import load_items, write_scores
     from harness.judge.probes import input_pairs, write_pairs
 
@@ -85,13 +83,11 @@ def score_cmd(args: argparse.Namespace) -> int:
     unscored = sum(s.judge is None for s in scores)
     print(f"{len(items)} items judged, {unscored} unscored ({unscored / max(len(items), 1):.0%}); identity "
           f"{judge.identity[:12]}; wrote {args.out}")
-    limit, rng = args.probe_limit, random.Random(0)
     if args.pairs:
-        pairs = input_pairs(items)
-        pairs = rng.sample(pairs, min(limit, len(pairs))) if limit else pairs
+        pairs = _subset(input_pairs(items), args.probe_limit)
         write_pairs(args.pairs, judge.compare(pairs), pairs)
         print(f"{len(pairs)} pairs compared in both orders; wrote {args.pairs}")
-    retest = rng.sample(items, min(limit, len(items))) if limit else items
+    retest = _subset(items, args.probe_limit)
     for k in range(1, args.retest + 1):
         scores += judge.score(retest, sample=k, temperature=0.7)
         write_scores(args.out, scores)
