@@ -21,11 +21,11 @@ status=0
 "$py" - "$out/calibration.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
-f = lambda e: "n/a" if e["value"] is None else f"{e['value']:.2f} [{e['low']:.2f}, {e['high']:.2f}]"
+f = lambda e: "n/a" if e["value"] is None else f"{e['value']:.2f}" + ("" if e["low"] is None else f" [{e['low']:.2f}, {e['high']:.2f}]")
 h, p = c["human_agreement"] or {}, c["bias_probes"]
 rate = lambda r: "n/a" if r["rate"] is None else f"{r['rate']:.0%} of {r['n']}"
 print(f"judge {c['judge_identity'][:12]} on {c['n']} items ({c['unscored_rate']:.0%} unscored): "
-      f"QWK {f(c['quadratic_weighted_kappa'])}, kappa {f(c['cohen_kappa'])}, exact {c['exact_agreement']['value']:.2f} "
+      f"QWK {f(c['quadratic_weighted_kappa'])}, kappa {f(c['cohen_kappa'])}, exact {f(c['exact_agreement'])} "
       f"(constant guess {c['baseline']['exact_agreement']:.2f}); human-human QWK {h.get('quadratic_weighted_kappa', 0):.2f}, "
       f"alpha {f(h['krippendorff_alpha_ordinal']) if h else 'n/a'}; first-shown wins {rate(p['position']['first_wins'])}, "
       f"longer wins {rate(p['verbosity']['longer_wins'])}, retest exact {p.get('retest', {}).get('exact_agreement')}; "
