@@ -118,8 +118,9 @@ def read_labels(path: str | Path, scale: tuple[int, int], judge_scores: dict[str
             raise InputError(f"id {item!r} is not in the judge-scores file; label the items that file scored",
                              path=str(path), line=number, code="id-mismatch")
         judge = judge_scores[item] if judge_scores is not None else _integer(row["judge"], "judge", where, scale, True)
-        labels.append(Label(item, _integer(row["human"], "human", where, scale, False) or 0, judge,
-                            str(row.get("variant") or ""), str(row.get("rater") or ""), number))
+        human = _integer(row["human"], "human", where, scale, False)
+        assert human is not None  # empty_ok=False raises instead
+        labels.append(Label(item, human, judge, str(row.get("variant") or ""), str(row.get("rater") or ""), number))
     if len({label.human for label in labels}) < 2:
         raise InputError(f"fewer than two distinct human labels in {len(labels)} rows; agreement is undefined: label a "
                          "more varied sample", path=str(path), code="too-few-labels")
