@@ -116,3 +116,31 @@ def test_tiny_random_model_verdicts_are_unscored_not_low(rubric, tiny_checkpoint
                   decoding=replace(Judge.decoding, max_new_tokens=8))
     scores = judge.score(ITEMS[:2])
     assert all(s.judge is None and s.raw is not None and s.error for s in scores)
+
+
+def test_verbosity_probe_counts_only_equally_rated_pairs_of_different_length() -> None:
+    from harness.judge.probes import verbosity_probe
+    from harness.judge.records import PairOutcome, PairVerdict
+
+    def v(w):
+        return PairVerdict(w, "r", f"Winner: {w}", None)
+
+    rows = [(PairOutcome("short", "long", v("B"), v("A")), 10, 40),   # equal humans: the longer wins twice
+            (PairOutcome("s2", "l2", v("A"), v("A")), 12, 30),        # position-biased: one each way
+            (PairOutcome("x", "y", v("B"), v("A")), 10, 40)]          # humans differ: not counted
+    human = {"short": 4, "long": 4, "s2": 3, "l2": 3, "x": 5, "y": 2}
+    probe = verbosity_probe(rows, human)["longer_wins"]
+    assert probe["n"] == 4 and probe["rate"] == 0.75
+
+
+def test_retest_probe_matches_sklearn() -> None:
+    from sklearn.metrics import cohen_kappa_score
+
+    from harness.judge.probes import retest_probe
+
+    first = {"a": 1, "b": 2, "c": 3, "d": 5, "e": None}
+    second = {"a": 1, "b": 3, "c": 3, "d": 4, "e": 2}
+    probe = retest_probe({1: first, 2: second}, [1, 2, 3, 4, 5])
+    assert probe["n"] == 4 and probe["exact_agreement"] == 0.5
+    assert probe["quadratic_weighted_kappa"] == cohen_kappa_score([1, 2, 3, 5], [1, 3, 3, 4], labels=[1, 2, 3, 4, 5],
+                                                                  weights="quadratic")
