@@ -16,21 +16,25 @@ def _fmt(estimate: Estimate | dict[str, Any]) -> str:
     return f"{e.value:.2f}{interval}"
 
 
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
+
+
 def _probes(probes: dict[str, Any]) -> list[str]:
     lines = []
     if "position" in probes:
         p = probes["position"]
         rate = p["first_wins"]["rate"]
         lines.append(f"  position: first-shown wins {'n/a' if rate is None else f'{rate:.0%}'} of {p['first_wins']['n']} "
-                     f"verdicts (p={p['first_wins']['p_value']}); both orders agree on {p['order_consistency']}")
+                     f"verdicts (p={_num(p['first_wins']['p_value'])}); both orders agree on {_num(p['order_consistency'])}")
     if "verbosity" in probes:
         v = probes["verbosity"]["longer_wins"]
-        lines.append(f"  verbosity: longer of two equally rated replies wins {v['rate']} of {v['n']} verdicts "
-                     f"(p={v['p_value']})")
+        lines.append(f"  verbosity: longer of two equally rated replies wins {_num(v['rate'])} of {v['n']} verdicts "
+                     f"(p={_num(v['p_value'])})")
     if "retest" in probes:
         r = probes["retest"]
-        lines.append(f"  test-retest: {r['n']} items, exact agreement {r['exact_agreement']}, "
-                     f"QWK {r['quadratic_weighted_kappa']}")
+        lines.append(f"  test-retest: {r['n']} items, exact agreement {_num(r['exact_agreement'])}, "
+                     f"QWK {_num(r['quadratic_weighted_kappa'])}")
     return lines
 
 
