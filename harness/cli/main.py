@@ -22,10 +22,12 @@ from collections.abc import Iterator, Sequence
 
 from harness.cli import (
     ask_cmd,
+    calibrate_cmd,
     eval_cmd,
     gate_cmd,
     harvest_cmd,
     history_cmd,
+    judge_cmd,
     lint_cmd,
     models_cmd,
     monitor_cmd,
@@ -50,6 +52,8 @@ VERBS = (
     harvest_cmd,
     history_cmd,
     report_cmd,
+    calibrate_cmd,
+    judge_cmd,
 )
 _OS_CODES = {errno.ENOENT: "file-not-found", errno.EISDIR: "not-a-file", errno.ENOTDIR: "not-a-folder",
              errno.EEXIST: "path-exists", errno.EACCES: "permission-denied", errno.ENOSPC: "disk-full"}

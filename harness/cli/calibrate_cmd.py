@@ -1,0 +1,87 @@
+"""``harness calibrate LABELS``: judge-human agreement with intervals; exit 0 at or above the threshold, 1 below, 2 bad input.
+
+The threshold applies to the lower end of the 95% bootstrap interval of the chosen kappa
+(default quadratic-weighted), and the judge's unscored rate must be at most ``--max-unscored``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("calibrate", help="spot-check an LLM judge against human labels", description=__doc__)
+    parser.add_argument("labels", metavar="LABELS", help="CSV or JSONL with human (and judge, or --judge-scores), "
+                        "optional id, variant, rater")
+    parser.add_argument("--judge-scores", metavar="F", help="judge scores joined on id (the hidden file of `judge sample`, "
+                        "or what `judge score`/`judge run` wrote)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--min-kappa", type=float, default=0.6, metavar="X", help="lowest acceptable lower interval end "
+                        "(default 0.6)")
+    parser.add_argument("--statistic", choices=("quadratic_weighted_kappa", "cohen_kappa"), default="quadratic_weighted_kappa")
+    parser.add_argument("--max-unscored", type=float, default=0.1, metavar="R", help="highest acceptable unscored rate")
+    parser.add_argument("--scale", default=None, metavar="LO-HI", help="ordinal scale (default: the rubric's, else 1-5)")
+    parser.add_argument("--rubric", help="rubric YAML: its scale; and its hash must match the judge scores'")
+    parser.add_argument("--pairs", metavar="FILE", help="pairwise verdicts (`judge score --pairs`) for the position and "
+                        "verbosity probes")
+    parser.add_argument("--store", metavar="DIR", help="store the calibration here, bound to the judge identity")
+    parser.add_argument("--plot", metavar="FILE", help="draw the confusion matrix to FILE (.png or .svg)")
+    parser.add_argument("--n-resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    parser.set_defaults(handler=run)
+
+
+def _scale(args: argparse.Namespace) -> list[int]:
+    from harness.errors import InputError
+    from harness.judge import load_rubric
+
+    if args.scale:
+        lo, _, hi = args.scale.partition("-")
+        if not (lo.strip().isdigit() and hi.strip().isdigit() and int(lo) < int(hi)):
+            raise InputError(f"--scale {args.scale!r}: expected LO-HI with LO < HI, e.g. 1-5", code="bad-option")
+        return list(range(int(lo), int(hi) + 1))
+    return load_rubric(args.rubric).labels if args.rubric else [1, 2, 3, 4, 5]
+
+
+def _load(args: argparse.Namespace, scale: list[int]):
+    from harness.errors import InputError
+    from harness.judge import load_rubric
+    from harness.judge.labels import read_labels
+    from harness.judge.scores_file import read_judge_scores
+
+    if args.judge_scores is None:
+        return read_labels(args.labels, (scale[0], scale[-1]))
+    scores = read_judge_scores(args.judge_scores, (scale[0], scale[-1]))
+    if args.rubric and scores.rubric_sha256 and scores.rubric_sha256 != load_rubric(args.rubric).sha256:
+        raise InputError(f"the judge scores were made with another rubric ({scores.rubric_sha256[:12]}) than {args.rubric}",
+                         path=args.judge_scores, code="rubric-mismatch")
+    labels = read_labels(args.labels, (scale[0], scale[-1]), scores.scores)
+    labels.judge_identity, labels.rubric_sha256, labels.retest = scores.judge_identity, scores.rubric_sha256, scores.retest
+    return labels
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.judge.calibrate import Threshold, calibrate
+    from harness.judge.probes import load_pairs, position_probe, retest_probe, verbosity_probe
+    from harness.judge.report import render_text
+
+    scale = _scale(args)
+    labels = _load(args, scale)
+    calibration = calibrate(labels, scale, Threshold(args.min_kappa, args.statistic, args.max_unscored),
+                            n_resamples=args.n_resamples)
+    if args.pairs:
+        rows = load_pairs(args.pairs)
+        human = {label.id: label.human for label in labels.primary()}
+        calibration.bias_probes.update(position=position_probe([r[0] for r in rows]), verbosity=verbosity_probe(rows, human))
+    if labels.retest:
+        calibration.bias_probes["retest"] = retest_probe(labels.retest, scale)
+    if args.plot:
+        from harness.judge.plot import plot_confusion
+
+        plot_confusion(calibration, args.plot)
+    if args.store:
+        from harness.judge.store import store_calibration
+
+        store_calibration(calibration, args.store)
+    print(json.dumps(calibration.to_dict(), indent=2) if args.format == "json" else render_text(calibration))
+    return 0 if calibration.passed else 1
