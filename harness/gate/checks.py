@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.errors import HarnessError
 from harness.gate.decision import GateCheck, Outcome, Verdict
 from harness.gate.rules import GateRules
 from harness.metrics import field_labels, metric_values
@@ -131,11 +132,28 @@ def regression_check(name: str, base: Sequence[float], cand: Sequence[float], to
 
 
 def judge_check(rules: GateRules) -> GateCheck:
-    """Judge-based metrics count only with a passing calibration against human labels; none exists yet."""
+    """Judge-based metrics count only while the configured judge's stored calibration passes (fails closed).
+
+    The calibration must match the judge configured now (prompts, rubric, model, decoding) and be
+    younger than ``gate.judge.max_age_days``; anything else is inconclusive with the reason.
+    """
+    name = "judge calibration"
     if not rules.judge_metrics:
-        return GateCheck("judge calibration", "pass", "no judge-based metric is configured")
-    return GateCheck("judge calibration", "inconclusive",
-                     f"{', '.join(rules.judge_metrics)} need a passing judge calibration against human labels; none exists")
+        return GateCheck(name, "pass", "no judge-based metric is configured")
+    metrics = ", ".join(rules.judge_metrics)
+    if not rules.judge.rubric or not rules.judge.store:
+        return GateCheck(name, "inconclusive", f"{metrics} need a passing judge calibration against human labels: set "
+                                               "gate.judge.rubric and gate.judge.store (`harness calibrate --store`)")
+    from harness.judge import calibration_status, configured_judge
+
+    try:
+        judge = configured_judge(rules.judge.rubric, rules.judge.model, base_url=rules.judge.base_url)
+        ok, reason = calibration_status(judge.identity, judge.rubric.sha256, rules.judge.max_age_days, rules.judge.store)
+    except HarnessError as exc:
+        return GateCheck(name, "inconclusive", f"{metrics} cannot count: {exc}")
+    if ok:
+        return GateCheck(name, "pass", f"{metrics} count: {reason}")
+    return GateCheck(name, "inconclusive", f"{metrics} do not count: {reason}")
 
 
 def decide(checks: Sequence[GateCheck]) -> Outcome:

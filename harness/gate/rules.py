@@ -11,7 +11,8 @@
       floors: {schema_valid: 0.95}     # candidate point estimates that must be reached
       general: {items: ../general/items.jsonl, tolerance: 0.05, max_new_tokens: 48}
       forgetting: {text: ../general/text.jsonl, tolerance: 0.10}
-      judge_metrics: []                # count only with a passing judge calibration (none exists yet)
+      judge_metrics: []                # metrics that count only while the judge's stored calibration passes
+      judge: {rubric: judge/rubric.yaml, store: ../../.harness/judge, max_age_days: 30}
       n_resamples: 10000
 """
 
@@ -44,6 +45,18 @@ class ForgettingSection:
 
 
 @dataclass(frozen=True)
+class JudgeSection:
+    """``gate.judge``: the judge whose stored calibration (``harness calibrate --store``) lets judge metrics count."""
+
+    rubric: str | None = field(default=None, metadata={"help": "the judge's rubric YAML", "path": True})
+    model: str = field(default="smollm2-135m-instruct",
+                       metadata={"help": "judge model: a local model reference, or the endpoint's model name with base_url"})
+    base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible API root; unset: the local backend"})
+    store: str | None = field(default=None, metadata={"help": "folder of stored calibrations", "path": True})
+    max_age_days: float = field(default=30.0, metadata={"help": "the oldest calibration that still counts", "above": 0})
+
+
+@dataclass(frozen=True)
 class GateSection:
     """The ``gate`` section as written (validated field by field when the config loads)."""
 
@@ -58,6 +71,7 @@ class GateSection:
     general: GeneralSection = field(default_factory=GeneralSection, metadata={"section": GeneralSection})
     forgetting: ForgettingSection = field(default_factory=ForgettingSection, metadata={"section": ForgettingSection})
     judge_metrics: tuple[str, ...] = field(default=(), metadata={"help": "metrics that need a judge calibration"})
+    judge: JudgeSection = field(default_factory=JudgeSection, metadata={"section": JudgeSection})
     n_resamples: int = field(default=10_000, metadata={"help": "bootstrap resamples", "min": 100})
     fields: tuple[str, ...] = field(default=(), metadata={"help": "fields of field_macro_f1 (default: scoring.fields)"})
 
@@ -82,12 +96,15 @@ class GateRules:
     judge_metrics: tuple[str, ...] = ()
     n_resamples: int = 10_000
     fields: tuple[str, ...] = ()
+    judge: JudgeSection = field(default_factory=JudgeSection)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GateRules:
         """Read rules recorded in a decision (lists back to tuples; keys of other versions ignored)."""
         known = {f.name for f in fields(cls)}
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        if isinstance(values.get("judge"), dict):
+            values["judge"] = JudgeSection(**values["judge"])
         return cls(**values)
 
 
@@ -120,5 +137,5 @@ def gate_rules(section: GateSection, variant_kinds: Mapping[str, str], scoring_f
     return GateRules(candidate, baselines, section.primary, section.margin, section.confidence, section.alpha,
                      section.min_cases, dict(section.floors), section.general.items, section.general.tolerance,
                      section.general.max_new_tokens, section.forgetting.text, section.forgetting.tolerance,
-                     section.judge_metrics, section.n_resamples, section.fields or scoring_fields)
+                     section.judge_metrics, section.n_resamples, section.fields or scoring_fields, section.judge)
 
