@@ -179,3 +179,18 @@ def test_text_format_names_each_window_and_the_verdict(week, capsys):
     assert code == 1
     assert "[2026-11-24] 155 records HEALTH" in out and "[2026-11-25] 125 records DRIFT" in out
     assert "!! schema_failures" in out and out.strip().endswith("DRIFT; health checks beyond threshold")
+
+
+def test_figures_go_to_the_run_history_per_window_for_the_report(week, tmp_path, monkeypatch, capsys):
+    import sqlite3
+
+    store = tmp_path / "history.sqlite"
+    monkeypatch.setenv("HARNESS_HISTORY", str(store))
+    code, report = _monitor(week, "--task", "triage", capsys=capsys)
+    rows = sqlite3.connect(store).execute("SELECT source, task, name, time, value FROM figures").fetchall()
+    windows = {w["label"] for w in report["windows"]}
+    failure_rates = {r[3][:10]: r[4] for r in rows if r[2] == "monitor/schema_failure_rate"}
+    assert {r[0] for r in rows} == {"monitor"} and {r[1] for r in rows} == {"triage"}
+    assert set(failure_rates) == windows
+    schema_day = max(failure_rates, key=lambda label: failure_rates[label])  # day 1: 30% schema failures
+    assert schema_day == sorted(windows)[1] and failure_rates[schema_day] > 0.2

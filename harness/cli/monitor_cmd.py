@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 
 from harness.monitor.records import Check, MonitorReport, WindowReport
 from harness.monitor.run import MonitorOptions, run_monitor
@@ -24,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--embeddings", action="store_true", help="domain classifier on MiniLM sentence embeddings")
     parser.add_argument("--seed", type=int, default=0, help="seed of samples, folds and permutations (default 0)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.add_argument("--task", default="monitor",
+                        help="task the figures are recorded under in the run history, for the report (default: monitor)")
     parser.set_defaults(handler=run)
 
 
@@ -31,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     report = run_monitor(MonitorOptions(args.logs, args.reference, args.heldout, args.schema, args.window, args.alpha,
                                         embeddings=args.embeddings, seed=args.seed))
     print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.format == "json" else report_text(report))
+    _record(report, args.task)
     return 1 if report.drift or report.health_flagged else 0
 
 
@@ -72,3 +76,20 @@ def _check_text(check: Check) -> str:
     threshold = f" threshold {check.threshold:.4g}" if check.threshold is not None else ""
     p = f" p {check.p:.3g}" if check.p is not None else ""
     return f"{mark} {check.name}: {check.statistic:.4g}{threshold}{p} (alpha {check.alpha:.3g}, n {check.n}) {check.note}"
+
+
+def _record(report: MonitorReport, task: str) -> None:
+    """Add the figures to the run history (``HARNESS_HISTORY=off`` skips it); a failure there is only a warning."""
+    import os
+
+    from harness.history import add_figures
+    from harness.history.store import STORE_ENV, default_store_path
+    from harness.monitor.figures import figures_of, history_figures
+
+    if os.environ.get(STORE_ENV, "").lower() == "off":
+        return
+    store = default_store_path()
+    try:
+        add_figures(history_figures(figures_of(report), task), store)
+    except Exception as exc:  # noqa: BLE001 - the history is a side channel; the monitor's answer stands
+        logging.getLogger(__name__).warning("monitor figures not recorded in %s: %s", store, exc)

@@ -8,12 +8,14 @@ JSON object, so they agree.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import InputError
+from harness.history.records import Figure
 from harness.monitor.records import MonitorReport
 
 if TYPE_CHECKING:
@@ -119,3 +121,28 @@ def _window(window: dict[str, Any]) -> WindowFigures:
         coverage["uncovered"] / coverage["n"] if coverage.get("n") else None,
         clusters[0]["count"] if clusters else 0, window["latency"]["p50"], window["latency"]["p95"],
     )
+
+
+def history_figures(figures: MonitorFigures, task: str) -> list[Figure]:
+    """The monitor's headline figures as rows of the run history (the report plots them per task over time).
+
+    One row per window and figure: schema-failure rate, domain-classifier AUC, uncovered share and
+    latency p95, timed at the window's start (the monitor run's time for ``all``/undated windows).
+    """
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    rows = []
+    for w in figures.windows:
+        time = _window_time(w.label) or now
+        detail = f"{figures.logs}: {w.n} records" + (", drift" if w.drift else "") + (", health" if w.health_flagged else "")
+        for name, value in (("schema_failure_rate", w.schema_failure_rate), ("domain_auc", w.domain_auc),
+                            ("uncovered_share", w.uncovered_share), ("latency_p95_s", w.latency_p95)):
+            if value is not None:
+                rows.append(Figure("monitor", name, time, task, f"monitor/{name}", float(value), n=w.n, detail=detail))
+    return rows
+
+
+def _window_time(label: str) -> str | None:
+    try:
+        return dt.datetime.fromisoformat(label).replace(tzinfo=dt.UTC).isoformat(timespec="seconds")
+    except ValueError:
+        return None
