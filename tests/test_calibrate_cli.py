@@ -109,3 +109,19 @@ def test_a_failed_calibration_is_stored_and_refuses(tmp_path) -> None:
     assert main(["calibrate", str(labels), "--judge-scores", str(scores), "--store", str(tmp_path), "--n-resamples", "100"]) == 1
     ok, reason = calibration_status("j" * 64, "r" * 64, 30, tmp_path)
     assert not ok and reason.startswith("the judge failed its calibration")
+
+
+def test_stored_calibration_adds_its_agreement_to_the_run_history(tmp_path, monkeypatch) -> None:
+    import sqlite3
+
+    human, judge = noisy()
+    labels = write_csv(tmp_path / "l.csv", "id,human", [f"i{k},{h}" for k, h in enumerate(human)])
+    scores = _scores_file(tmp_path / "s.jsonl", human, judge)
+    monkeypatch.setenv("HARNESS_HISTORY", str(tmp_path / "history.sqlite"))
+    assert main(["calibrate", str(labels), "--judge-scores", str(scores), "--store", str(tmp_path / "c"),
+                 "--task", "house_style", "--n-resamples", "200", "--format", "json"]) == 0
+    rows = sqlite3.connect(tmp_path / "history.sqlite").execute("SELECT source, task, name, value, low, high FROM figures")
+    figures = {r[2]: r for r in rows}
+    assert set(figures) == {"judge/quadratic_weighted_kappa", "judge/cohen_kappa", "judge/exact_agreement"}
+    qwk = figures["judge/quadratic_weighted_kappa"]
+    assert qwk[:2] == ("judge", "house_style") and qwk[4] <= qwk[3] <= qwk[5]

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from harness.judge.calibrate import Calibration
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("calibrate", help="spot-check an LLM judge against human labels", description=__doc__)
@@ -25,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rubric", help="rubric YAML: its scale; and its hash must match the judge scores'")
     parser.add_argument("--pairs", metavar="FILE", help="pairwise verdicts (`judge score --pairs`) for the position and "
                         "verbosity probes")
-    parser.add_argument("--store", metavar="DIR", help="store the calibration here, bound to the judge identity")
+    parser.add_argument("--store", metavar="DIR", help="store the calibration here, bound to the judge identity "
+                        "(its agreement figures also go to the run history, for the report)")
+    parser.add_argument("--task", default="judge", help="task the figures are recorded under in the run history")
     parser.add_argument("--plot", metavar="FILE", help="draw the confusion matrix to FILE (.png or .svg)")
     parser.add_argument("--n-resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
     parser.set_defaults(handler=run)
@@ -83,5 +88,27 @@ def run(args: argparse.Namespace) -> int:
         from harness.judge.store import store_calibration
 
         store_calibration(calibration, args.store)
+        _record(calibration, args.task)
     print(json.dumps(calibration.to_dict(), indent=2) if args.format == "json" else render_text(calibration))
     return 0 if calibration.passed else 1
+
+
+def _record(calibration: Calibration, task: str) -> None:
+    """Agreement figures into the run history (``HARNESS_HISTORY=off`` skips it); a failure there is a warning."""
+    import logging
+    import os
+
+    from harness.history import Figure, add_figures
+    from harness.history.store import STORE_ENV, default_store_path
+
+    if os.environ.get(STORE_ENV, "").lower() == "off":
+        return
+    detail = f"judge {str(calibration.judge_identity)[:12]}: {'PASS' if calibration.passed else 'FAIL'} ({calibration.reason})"
+    rows = [Figure("judge", "agreement", calibration.created_at, task, f"judge/{name}", estimate.value, estimate.low,
+                   estimate.high, n=calibration.n, detail=detail)
+            for name, estimate in calibration.statistics.items()
+            if name in ("quadratic_weighted_kappa", "cohen_kappa", "exact_agreement") and estimate.value is not None]
+    try:
+        add_figures(rows, default_store_path())
+    except Exception as exc:  # noqa: BLE001 - the history is a side channel; the calibration's answer stands
+        logging.getLogger(__name__).warning("judge figures not recorded: %s", exc)
