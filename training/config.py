@@ -13,12 +13,12 @@ against the config file's folder.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from harness.configfile import ConfigSource, check_keys, read_yaml
+from training.configcheck import check_value
 
 
 @dataclass
@@ -126,7 +126,7 @@ def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) ->
         if name in _SECTIONS:
             values[name] = _section(source, name, data.get(name, {}), _SECTIONS[name])
         elif name in data:
-            values[name] = _scalar(source, name, data[name], _field(TrainConfig, name))
+            values[name] = check_value(source, name, data[name], _field(TrainConfig, name))
     base = Path(path).resolve().parent
     for key in _PATH_KEYS:
         if values.get(key) is not None:
@@ -156,56 +156,7 @@ def _field(cls: type, name: str) -> Any:
 def _section(source: ConfigSource, name: str, value: Any, cls: type) -> Any:
     allowed = [f.name for f in fields(cls)]
     check_keys(source, name, value if value is not None else {}, allowed, [])
-    return cls(**{key: _scalar(source, f"{name}.{key}", v, _field(cls, key)) for key, v in (value or {}).items()})
-
-
-def _scalar(source: ConfigSource, key: str, value: Any, spec: Any) -> Any:
-    kind = spec.type if isinstance(spec.type, str) else getattr(spec.type, "__name__", str(spec.type))
-    meta, shown = spec.metadata, kind.replace(" | None", "")
-    if kind.startswith("float") and isinstance(value, str):
-        value = _number(value)  # YAML 1.1 reads 1e-3 (no dot) as a string
-    ok = _type_ok(kind, value)
-    if ok and kind.startswith("float"):
-        value = float(value)
-        ok = math.isfinite(value)
-        shown = "a finite number"
-    if not ok:
-        raise source.error(key, f"{key} must be {shown} ({meta.get('help', '')}), got {value!r}")
-    if "choices" in meta and value not in meta["choices"]:
-        raise source.error(key, f"{key} must be one of {', '.join(meta['choices'])} ({meta['help']}), got {value!r}")
-    _check_range(source, key, value, meta)
-    return value
-
-
-def _number(text: str) -> Any:
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def _type_ok(kind: str, value: Any) -> bool:
-    if kind.startswith("int"):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind.startswith("float"):
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if value is None:
-        return "None" in kind
-    if kind.startswith("list"):
-        listed = isinstance(value, list) and bool(value) and all(isinstance(v, str) and v for v in value)
-        return listed or (isinstance(value, str) and "| str" in kind)
-    return isinstance(value, str)
-
-
-def _check_range(source: ConfigSource, key: str, value: Any, meta: Any) -> None:
-    if not isinstance(value, int | float):
-        return
-    low, above, high = meta.get("min"), meta.get("above"), meta.get("max")
-    if above is not None and value <= above:
-        raise source.error(key, f"{key} must be above {above} ({meta['help']}), got {value}")
-    if low is not None and value < low or high is not None and value > high:
-        bounds = f"between {low if low is not None else above} and {high if high is not None else '∞'}"
-        raise source.error(key, f"{key} must be {bounds} ({meta['help']}), got {value}")
+    return cls(**{key: check_value(source, f"{name}.{key}", v, _field(cls, key)) for key, v in (value or {}).items()})
 
 
 def _check_targets(source: ConfigSource, lora: LoraSection) -> None:

@@ -34,7 +34,7 @@ def self_distill(config: TrainConfig, prompts: Sequence[ReplayPrompt]) -> tuple[
     if not prompts:
         return [], {}
     decoding = Decoding(max_new_tokens=config.replay.max_new_tokens, temperature=0.0)
-    backend = LocalBackend(config.base_model, batch_size=8)
+    backend = LocalBackend(config.base_model, batch_size=16)
     requests = [GenerationRequest(f"{p.path}:{p.line}", VARIANT, ({"role": "user", "content": p.prompt},))
                 for p in prompts]
     cache = GenerationCache(cache_dir() / "generations.sqlite")
