@@ -14,7 +14,7 @@ from tests.tiny import write_triage_file
 from tests.tiny_chain import REPLY, make_chain_checkpoint
 from training import load_config, train_candidate
 from training.data import prepare_sets
-from training.replay import exclude_paths, load_prompts, replies_hash
+from training.replay import ReplayOverlap, exclude_paths, load_prompts, replies_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERAL = ROOT / "suites" / "general"
@@ -97,9 +97,9 @@ def test_a_replay_dataset_that_trains_on_the_forgetting_text_is_refused(project,
                                             make_chat("Write a paragraph.", paragraph)])
     config = load_config(project / "lora.yaml")
     config.replay.prompts, config.replay.dataset = None, str(dataset)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ReplayOverlap) as info:
         prepare_sets(config)
-    assert info.value.code == "replay-overlap" and info.value.line == 2 and "text.jsonl:4" in info.value.message
+    assert info.value.line == 2 and "text.jsonl:4" in info.value.message
 
 
 def test_without_exclude_the_gate_files_of_harness_yaml_beside_are_used():
