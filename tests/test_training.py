@@ -247,3 +247,10 @@ def test_sigkill_mid_training_leaves_only_a_hidden_scratch_folder_that_the_next_
     config.training.epochs = 1
     candidate = train_candidate(config)
     assert scratch_folders(out) == [] and list(out.iterdir()) == [candidate]
+
+
+def test_output_dir_that_is_a_file_is_refused_before_training(workdir, tmp_path, capsys):
+    taken = tmp_path / "out"
+    taken.write_text("not a folder")
+    assert main(["train", str(workdir / "lora.yaml"), "--output-dir", str(taken)]) == 2
+    assert f"{taken}: not-a-folder: output_dir is a file" in capsys.readouterr().err

@@ -25,7 +25,7 @@ from training.configcheck import check_value
 class LoraSection:
     """The adapter's shape."""
 
-    r: int = field(default=16, metadata={"help": "adapter rank", "min": 1})
+    r: int = field(default=16, metadata={"help": "adapter rank", "min": 1, "max": 4096})
     alpha: float = field(default=32, metadata={"help": "LoRA scaling numerator (usually 2x r)", "above": 0})
     dropout: float = field(default=0.05, metadata={"help": "dropout on the adapter input", "min": 0, "max": 0.99})
     target_modules: list[str] | str = field(

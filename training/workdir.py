@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
+from harness.errors import InputError
+
 log = logging.getLogger(__name__)
 
 PREFIX = ".train-"
@@ -27,6 +29,16 @@ SUFFIX = ".partial"
 
 class Terminated(SystemExit):
     """SIGTERM arrived while training: unwind so the scratch folder is removed."""
+
+
+def check_output_dir(output_dir: str | os.PathLike[str]) -> None:
+    """Refuse an output folder that is a file, before any work is done.
+
+    Raises:
+        InputError: ``output_dir`` exists and is not a folder.
+    """
+    if Path(output_dir).exists() and not Path(output_dir).is_dir():
+        raise InputError("output_dir is a file; give a folder for the candidates", path=str(output_dir), code="not-a-folder")
 
 
 @contextlib.contextmanager
