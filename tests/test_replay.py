@@ -124,3 +124,12 @@ def test_bad_prompt_file_lines_are_reported_with_their_line(project, capsys):
     (project / "prompts.jsonl").write_text('{"prompt": "Name a fruit."}\n{"text": "no prompt"}\n')
     assert main(["train", str(project / "lora.yaml")]) == 2
     assert f"{project / 'prompts.jsonl'}:2: bad-replay-prompt:" in capsys.readouterr().err
+
+
+def test_replies_all_cut_at_max_new_tokens_are_an_error_not_a_silent_empty_replay(project, tiny_checkpoint, capsys):
+    config = project / "lora.yaml"
+    config.write_text(config.read_text().replace(f"base_model: {load_config(config).base_model}",
+                                                 f"base_model: {tiny_checkpoint}"))  # random weights never stop
+    assert main(["train", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}: replay-empty: none of the " in err and "self-distilled replies is usable" in err

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from harness.errors import InputError
 from harness.records import Decoding, Example, Generation, GenerationRequest
 from training.config import TrainConfig
 from training.replay import VARIANT, ReplayPrompt, replies_hash
@@ -39,11 +40,15 @@ def self_distill(config: TrainConfig, prompts: Sequence[ReplayPrompt]) -> tuple[
                 for p in prompts]
     cache = GenerationCache(cache_dir() / "generations.sqlite")
     try:
-        generations = generate_cached(backend, requests, decoding, cache, progress=False)
+        generations = generate_cached(backend, requests, decoding, cache)
     finally:
         cache.close()
     examples = [_example(p, g) for p, g in zip(prompts, generations, strict=True) if _usable(g, decoding)]
     dropped = len(prompts) - len(examples)
+    if not examples:
+        raise InputError(f"none of the {len(prompts)} self-distilled replies is usable (failed, empty or cut at "
+                         f"replay.max_new_tokens={decoding.max_new_tokens}); raise replay.max_new_tokens",
+                         path=config.source, code="replay-empty")
     if dropped:
         log.info("self-distillation: dropped %d of %d replies (failed, empty or cut at max_new_tokens)", dropped, len(prompts))
     return examples, {
