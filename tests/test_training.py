@@ -159,9 +159,52 @@ def test_hf_dataset_keeps_source_and_weights(workdir):
     assert dataset["messages"][0][2]["weight"] == 1
 
 
-def test_killed_training_process_leaves_no_candidate(workdir, tmp_path):
-    """SIGKILL in the middle of training: nothing in the output folder looks like a candidate."""
-    import signal
+@pytest.mark.parametrize(("lines", "split", "expected"), [
+    (0, 0.2, ":0: dataset-too-small: the dataset has no examples"),
+    (1, 0.2, ":1: dataset-too-small: the dataset has one example"),
+    (3, 0.01, ":0: dataset-too-small: none of the 3 examples falls on the validation side"),
+])
+def test_datasets_too_small_are_refused_before_the_model_loads(tmp_path, capsys, lines, split, expected):
+    data = write_triage_file(tmp_path / "train.jsonl", lines) if lines else tmp_path / "train.jsonl"
+    data.touch()
+    config = tmp_path / "lora.yaml"
+    config.write_text(f"base_model: ./no-such-model\ndataset: ./train.jsonl\ntraining: {{eval_split: {split}}}\n")
+    assert main(["train", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"{data}{expected}" in err and "Traceback" not in err and "no-such-model" not in err
+
+
+@pytest.mark.parametrize(("name", "peak_at_end", "half_way"), [("linear", False, 0.5), ("cosine", False, 0.5),
+                                                                ("constant", True, 1.0)])
+def test_lr_scheduler_shapes_the_learning_rate_after_warmup(workdir, tmp_path, name, peak_at_end, half_way):
+    from transformers import get_scheduler
+
+    from training.trainer import training_arguments
+
+    config = load_config(workdir / "lora.yaml")
+    config.training.lr_scheduler, config.training.warmup = name, 10
+    args = training_arguments(config, str(tmp_path), use_cuda=False)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=args.learning_rate)
+    scheduler = get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=args.get_warmup_steps(110),
+                              num_training_steps=110)
+    rates = []
+    for _ in range(110):
+        rates.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    peak = config.training.learning_rate
+    assert rates[0] == 0 and rates[5] == pytest.approx(peak / 2) and rates[10] == pytest.approx(peak)  # warmup
+    assert rates[60] == pytest.approx(peak * half_way, rel=0.02)
+    assert (rates[-1] == pytest.approx(peak)) == peak_at_end
+
+
+def scratch_folders(out: Path) -> list[Path]:
+    return sorted(out.glob(".train-*.partial")) if out.exists() else []
+
+
+def start_training(workdir: Path, tmp_path: Path) -> tuple[object, Path]:
+    """A real `harness train` subprocess on the tiny model, returned once its training loop runs."""
+    import os
     import subprocess
     import sys
     import time
@@ -169,15 +212,45 @@ def test_killed_training_process_leaves_no_candidate(workdir, tmp_path):
     config = tmp_path / "lora.yaml"
     config.write_text(CONFIG.format(epochs=200).replace("./", f"{workdir}/").replace(
         f"output_dir: {workdir}/candidates", f"output_dir: {tmp_path}/out"))
-    process = subprocess.Popen([sys.executable, "-m", "harness", "train", str(config)],
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    process = subprocess.Popen([sys.executable, "-m", "harness", "train", str(config)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     seen = ""
     while "it/s" not in seen and "s/it" not in seen and time.monotonic() < deadline:
         seen += process.stderr.read(64)
     assert process.poll() is None, "training ended before it could be killed"
+    return process, tmp_path / "out"
+
+
+def test_sigterm_mid_training_leaves_no_scratch_folder(workdir, tmp_path):
+    import signal
+
+    process, out = start_training(workdir, tmp_path)
+    assert len(scratch_folders(out)) == 1  # the checkpoints live inside the output folder, hidden
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) != 0
+    assert list(out.iterdir()) == [] and list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_sigkill_mid_training_leaves_only_a_hidden_scratch_folder_that_the_next_run_removes(workdir, tmp_path):
+    import signal
+
+    process, out = start_training(workdir, tmp_path)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
-    out = tmp_path / "out"
-    leftovers = list(out.iterdir()) if out.exists() else []
-    assert not [p for p in leftovers if (p / "manifest.json").exists() or not p.name.startswith(".")]
+    stale = scratch_folders(out)
+    assert len(stale) == 1 and [p for p in out.iterdir()] == stale  # nothing that looks like a candidate
+    assert list((tmp_path / "tmp").iterdir()) == []  # nothing in the system temporary folder either
+    config = load_config(workdir / "lora.yaml", overrides={"output_dir": str(out)})
+    config.training.epochs = 1
+    candidate = train_candidate(config)
+    assert scratch_folders(out) == [] and list(out.iterdir()) == [candidate]
+
+
+def test_output_dir_that_is_a_file_is_refused_before_training(workdir, tmp_path, capsys):
+    taken = tmp_path / "out"
+    taken.write_text("not a folder")
+    assert main(["train", str(workdir / "lora.yaml"), "--output-dir", str(taken)]) == 2
+    assert f"{taken}: not-a-folder: output_dir is a file" in capsys.readouterr().err

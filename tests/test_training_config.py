@@ -81,3 +81,49 @@ def test_top_level_must_be_a_mapping(tmp_path):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="file-not-found"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("learning_rate: 2.0e-4", "learning_rate: .nan"), ":12: bad-config: training.learning_rate must be a finite number"),
+        (("learning_rate: 2.0e-4", "learning_rate: .inf"), ":12: bad-config: training.learning_rate must be a finite number"),
+        (("learning_rate: 2.0e-4", "learning_rate: nan"), ":12: bad-config: training.learning_rate must be a finite number"),
+        (("learning_rate: 2.0e-4", "learning_rate: -1.0e-4"), ":12: bad-config: training.learning_rate must be above 0"),
+        (("learning_rate: 2.0e-4", "learning_rate: 0"), ":12: bad-config: training.learning_rate must be above 0"),
+        (("learning_rate: 2.0e-4", "learning_rate: 3"), ":12: bad-config: training.learning_rate must be between 0 and 1"),
+        (("  alpha: 32", "  alpha: 0"), ":5: bad-config: lora.alpha must be above 0"),
+        (("  dropout: 0.05", "  dropout: .nan"), ":6: bad-config: lora.dropout must be a finite number"),
+        (("  batch_size: 8", "  batch_size: 8\n  warmup: .inf"), ":14: bad-config: training.warmup must be a finite number"),
+        (("  batch_size: 8", "  batch_size: 8\n  lr_scheduler: exponential"),
+         ":14: bad-config: training.lr_scheduler must be one of linear, cosine, constant"),
+        (("  batch_size: 8", "  batch_size: 8\n  lr_scheduler: 3"), ":14: bad-config: training.lr_scheduler must be str"),
+        (("training:", "seed: -1\ntraining:"), ":10: bad-config: seed must be between 0 and 4294967295"),
+        (("training:", "replay: {share: .nan}\ntraining:"), ":10: bad-config: replay.share must be a finite number"),
+        (("training:", "replay: {exclude: []}\ntraining:"), ":10: bad-config: replay.exclude must be list[str]"),
+    ],
+)
+def test_numbers_that_would_fail_later_are_config_errors(tmp_path, edit, expected):
+    path = write(tmp_path, SEED.replace(*edit))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert f"{path}{expected}" in str(info.value)
+
+
+def test_exponent_without_a_dot_is_a_number_and_schedulers_are_accepted(tmp_path):
+    text = SEED.replace("learning_rate: 2.0e-4", "learning_rate: 1e-3").replace(
+        "  batch_size: 8", "  batch_size: 8\n  lr_scheduler: cosine\n  warmup: 0.1")
+    config = load_config(write(tmp_path, text))
+    assert (config.training.learning_rate, config.training.lr_scheduler) == (1e-3, "cosine")
+    assert load_config(write(tmp_path, SEED)).training.lr_scheduler == "linear"
+
+
+def test_replay_sources_and_exclusions_resolve_against_the_config(tmp_path):
+    text = SEED + ("replay: {prompts: builtin:replay, dataset: ./general.jsonl, share: 0.5, max_new_tokens: 64,\n"
+                   "         exclude: [../general/items.jsonl]}\n")
+    replay = load_config(write(tmp_path, text)).replay
+    assert (replay.prompts, replay.share, replay.max_new_tokens) == ("builtin:replay", 0.5, 64)
+    assert replay.dataset == str(tmp_path / "general.jsonl")
+    assert replay.exclude == [str((tmp_path / "../general/items.jsonl").resolve())]
+    relative = load_config(write(tmp_path, SEED + "replay: {prompts: ./prompts.jsonl}\n")).replay
+    assert relative.prompts == str(tmp_path / "prompts.jsonl") and relative.exclude is None

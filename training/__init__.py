@@ -15,10 +15,13 @@ def train_candidate(config: TrainConfig) -> Path:
     from training.candidate import write_candidate
     from training.data import prepare_sets
     from training.trainer import train
+    from training.workdir import check_output_dir, work_folder
 
+    check_output_dir(config.output_dir)
     sets = prepare_sets(config)
-    result = train(config, sets)
-    return write_candidate(config, result, sets.provenance)
+    with work_folder(config.output_dir) as work:
+        result = train(config, sets, work / "checkpoints")
+        return write_candidate(config, result, sets.provenance, work)
 
 
 __all__ = ["TrainConfig", "load_config", "train_candidate"]

@@ -3,7 +3,7 @@
 ``candidates/<id>/`` holds ``adapter_model.safetensors``, ``adapter_config.json``, the
 tokenizer and chat template, ``config.yaml`` (the resolved config), ``metrics.jsonl``
 (the Trainer's log history) and ``manifest.json``. The folder is assembled under a
-hidden temporary name and renamed at the end: an interrupted run leaves nothing that
+hidden scratch folder inside the output folder and renamed at the end: an interrupted run leaves nothing that
 looks like a candidate.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import yaml
 
 from harness.chat import template_hash
-from harness.fileio import atomic_directory, atomic_write_json, sha256_file, sha256_text
+from harness.fileio import atomic_write_json, sha256_file, sha256_text
 from harness.provenance import environment
 from training.config import TrainConfig
 from training.trainer import TrainResult
@@ -50,17 +51,25 @@ def epoch_losses(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def write_candidate(config: TrainConfig, result: TrainResult, data_provenance: dict[str, Any]) -> Path:
-    """Save the adapter and its provenance as ``<output_dir>/<id>/`` and return the path."""
+def write_candidate(config: TrainConfig, result: TrainResult, data_provenance: dict[str, Any], work: Path) -> Path:
+    """Save the adapter and its provenance as ``<output_dir>/<id>/`` and return the path.
+
+    The folder is assembled inside ``work`` (the run's hidden scratch folder in the same
+    output folder) and renamed into place, so a killed run never leaves a partial candidate.
+    """
     now = dt.datetime.now(dt.UTC)
     cid = candidate_id(config, data_provenance["dataset_sha256"], now)
     final = Path(config.output_dir) / cid
-    with atomic_directory(final) as tmp:
-        result.model.save_pretrained(tmp, safe_serialization=True)
-        result.tokenizer.save_pretrained(tmp)
-        (tmp / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-        (tmp / "metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in result.log_history))
-        atomic_write_json(tmp / MANIFEST, _manifest(cid, now, config, result, data_provenance, tmp))
+    if final.exists():
+        raise FileExistsError(final)
+    tmp = work / cid
+    tmp.mkdir()
+    result.model.save_pretrained(tmp, safe_serialization=True)
+    result.tokenizer.save_pretrained(tmp)
+    (tmp / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    (tmp / "metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in result.log_history))
+    atomic_write_json(tmp / MANIFEST, _manifest(cid, now, config, result, data_provenance, tmp))
+    os.replace(tmp, final)
     return final
 
 

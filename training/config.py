@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from harness.configfile import ConfigSource, check_keys, read_yaml, relative_path
+from training.configcheck import check_value
 
 
 @dataclass
 class LoraSection:
     """The adapter's shape."""
 
-    r: int = field(default=16, metadata={"help": "adapter rank", "min": 1})
-    alpha: float = field(default=32, metadata={"help": "LoRA scaling numerator (usually 2x r)", "min": 0})
+    r: int = field(default=16, metadata={"help": "adapter rank", "min": 1, "max": 4096})
+    alpha: float = field(default=32, metadata={"help": "LoRA scaling numerator (usually 2x r)", "above": 0})
     dropout: float = field(default=0.05, metadata={"help": "dropout on the adapter input", "min": 0, "max": 0.99})
     target_modules: list[str] | str = field(
         default_factory=lambda: ["q_proj", "v_proj"],
@@ -38,26 +39,47 @@ class TrainingSection:
     """How long and how fast to train."""
 
     epochs: int = field(default=3, metadata={"help": "maximum epochs (early stopping may end sooner)", "min": 1})
-    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate", "min": 0})
+    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate", "above": 0, "max": 1})
+    lr_scheduler: str = field(
+        default="linear",
+        metadata={"help": "learning-rate decay after warmup", "choices": ["linear", "cosine", "constant"]},
+    )
     batch_size: int = field(default=8, metadata={"help": "examples per device step", "min": 1})
     eval_split: float = field(
         default=0.1, metadata={"help": "share of the dataset carved out for validation", "min": 0.01, "max": 0.9}
     )
     gradient_accumulation: int = field(default=1, metadata={"help": "steps per optimizer update", "min": 1})
-    warmup: float = field(default=0.0, metadata={"help": "linear warmup: share of steps (<1) or steps (>=1)", "min": 0})
+    warmup: float = field(
+        default=0.0, metadata={"help": "linear warmup: share of steps (<1) or steps (>=1)", "min": 0, "max": 1_000_000}
+    )
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay", "min": 0})
     early_stopping_patience: int = field(
         default=1, metadata={"help": "epochs without eval-loss improvement before stopping (0: never)", "min": 0}
     )
-    max_length: int = field(default=1024, metadata={"help": "longer examples are dropped (lint warns about them)", "min": 8})
+    max_length: int = field(
+        default=1024, metadata={"help": "longer examples are dropped (lint warns about them)", "min": 8, "max": 1_000_000}
+    )
 
 
 @dataclass
 class ReplaySection:
-    """General chat data mixed in against forgetting."""
+    """General examples mixed in against forgetting: a chat dataset, the base model's own replies, or both."""
 
     dataset: str | None = field(default=None, metadata={"help": "chat JSONL of general examples"})
+    prompts: str | None = field(
+        default=None,
+        metadata={"help": "self-distillation: JSONL of {\"prompt\"} answered by the base model (greedy, cached); "
+                          "'builtin:replay' is the shipped set"},
+    )
     share: float = field(default=0.1, metadata={"help": "replay examples as a share of the task examples", "min": 0, "max": 1})
+    max_new_tokens: int = field(
+        default=256, metadata={"help": "cap on each self-distilled reply (unfinished replies are dropped)", "min": 8, "max": 4096}
+    )
+    exclude: list[str] | None = field(
+        default=None,
+        metadata={"help": "the gate's general items and forgetting text, which replay must not overlap "
+                          "(default: those of harness.yaml beside lora.yaml)"},
+    )
 
 
 @dataclass
@@ -72,7 +94,7 @@ class TrainConfig:
     heldout: str | None = field(default=None, metadata={"help": "the gate's held-out file: asserted absent from training"})
     task: str | None = field(default=None, metadata={"help": "task name for the candidate id and the registry"})
     output_dir: str = field(default="candidates", metadata={"help": "folder that receives candidates/<id>/"})
-    seed: int = field(default=0, metadata={"help": "seed for the split, sampling and initialisation"})
+    seed: int = field(default=0, metadata={"help": "seed for the split, sampling and initialisation", "min": 0, "max": 2**32 - 1})
     source: str | None = field(default=None, metadata={"help": "the config file this was read from"})
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,6 +104,7 @@ class TrainConfig:
 
 _SECTIONS = {"lora": LoraSection, "training": TrainingSection, "replay": ReplaySection}
 _PATH_KEYS = ("dataset", "heldout", "output_dir")
+BUILTIN_PREFIX = "builtin:"
 
 
 def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> TrainConfig:
@@ -103,19 +126,27 @@ def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) ->
         if name in _SECTIONS:
             values[name] = _section(source, name, data.get(name, {}), _SECTIONS[name])
         elif name in data:
-            values[name] = _scalar(source, name, data[name], _field(TrainConfig, name))
+            values[name] = check_value(source, name, data[name], _field(TrainConfig, name))
     base = Path(path).resolve().parent
     for key in _PATH_KEYS:
         if values.get(key) is not None:
             values[key] = relative_path(path, values[key])
     if (base / values["base_model"]).exists():  # a local checkpoint or .gguf next to the config
         values["base_model"] = relative_path(path, values["base_model"])
-    if values["replay"].dataset is not None:
-        values["replay"].dataset = relative_path(path, values["replay"].dataset)
+    _resolve_replay(values["replay"], base)
     # Overrides come from the command line: relative to the working directory.
     values.update({key: str(Path(v).resolve()) if key in _PATH_KEYS else v for key, v in (overrides or {}).items()})
     _check_targets(source, values["lora"])
     return TrainConfig(**values, source=str(path))
+
+
+def _resolve_replay(replay: ReplaySection, base: Path) -> None:
+    if replay.dataset is not None:
+        replay.dataset = str((base / replay.dataset).resolve())
+    if replay.prompts is not None and not replay.prompts.startswith(BUILTIN_PREFIX):
+        replay.prompts = str((base / replay.prompts).resolve())
+    if replay.exclude is not None:
+        replay.exclude = [str((base / p).resolve()) for p in replay.exclude]
 
 
 def _field(cls: type, name: str) -> Any:
@@ -125,27 +156,7 @@ def _field(cls: type, name: str) -> Any:
 def _section(source: ConfigSource, name: str, value: Any, cls: type) -> Any:
     allowed = [f.name for f in fields(cls)]
     check_keys(source, name, value if value is not None else {}, allowed, [])
-    return cls(**{key: _scalar(source, f"{name}.{key}", v, _field(cls, key)) for key, v in (value or {}).items()})
-
-
-def _scalar(source: ConfigSource, key: str, value: Any, spec: Any) -> Any:
-    kind = spec.type if isinstance(spec.type, str) else getattr(spec.type, "__name__", str(spec.type))
-    help_text = spec.metadata.get("help", "")
-    if kind.startswith("int"):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind.startswith("float"):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif kind.startswith("list"):
-        ok = value == "all-linear" or (isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value))
-    else:
-        ok = isinstance(value, str) or (value is None and "None" in kind)
-    if not ok:
-        raise source.error(key, f"{key} must be {kind.replace(' | None', '')} ({help_text}), got {value!r}")
-    low, high = spec.metadata.get("min"), spec.metadata.get("max")
-    if low is not None and value < low or high is not None and value > high:
-        raise source.error(key, f"{key} must be between {low} and {high if high is not None else '∞'} ({help_text}), got {value}")
-    return value
+    return cls(**{key: check_value(source, f"{name}.{key}", v, _field(cls, key)) for key, v in (value or {}).items()})
 
 
 def _check_targets(source: ConfigSource, lora: LoraSection) -> None:

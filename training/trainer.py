@@ -6,7 +6,6 @@ Eval loss every epoch, early stopping on it, and the best epoch is what gets sav
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,6 +17,9 @@ from training.targets import check_target_modules
 from training.throughput import StepTimer
 
 log = logging.getLogger(__name__)
+
+SCHEDULERS = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
+"""``training.lr_scheduler`` → transformers scheduler; warmup applies to each (constant holds after it)."""
 
 
 class TrainResult(NamedTuple):
@@ -64,6 +66,7 @@ def training_arguments(config: TrainConfig, output_dir: str, *, use_cuda: bool, 
         learning_rate=t.learning_rate,
         weight_decay=t.weight_decay,
         warmup_steps=t.warmup,
+        lr_scheduler_type=SCHEDULERS[t.lr_scheduler],
         eval_strategy="epoch",
         save_strategy="epoch",
         logging_strategy="steps",
@@ -87,8 +90,14 @@ def training_arguments(config: TrainConfig, output_dir: str, *, use_cuda: bool, 
     return TrainingArguments(**arguments)
 
 
-def train(config: TrainConfig, sets: TrainingSets) -> TrainResult:
-    """Train a LoRA adapter on ``sets`` and return the best epoch's model."""
+def train(config: TrainConfig, sets: TrainingSets, checkpoints: str | Path) -> TrainResult:
+    """Train a LoRA adapter on ``sets`` and return the best epoch's model.
+
+    Args:
+        config: the resolved lora.yaml.
+        sets: training and validation examples.
+        checkpoints: scratch folder for per-epoch checkpoints (the run's hidden work folder).
+    """
     import torch
     from transformers import DataCollatorForSeq2Seq, Trainer, set_seed
 
@@ -101,17 +110,16 @@ def train(config: TrainConfig, sets: TrainingSets) -> TrainResult:
     eval_data = tokenize_all(tokenizer, sets.validation, config.training.max_length)
     timer = StepTimer()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="harness-train-") as checkpoints:
-        trainer = Trainer(
-            model=model,
-            args=training_arguments(config, checkpoints, use_cuda=torch.cuda.is_available()),
-            train_dataset=train_data,
-            eval_dataset=eval_data,
-            data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
-            callbacks=_callbacks(config, timer),
-        )
-        trainer.train()
-        state = trainer.state
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(config, str(checkpoints), use_cuda=torch.cuda.is_available()),
+        train_dataset=train_data,
+        eval_dataset=eval_data,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
+        callbacks=_callbacks(config, timer),
+    )
+    trainer.train()
+    state = trainer.state
     wall = time.perf_counter() - started
     tokens = int(state.num_input_tokens_seen)
     stats = {

@@ -1,0 +1,74 @@
+"""Self-distillation: the base model's own greedy replies to general prompts, through the generation cache.
+
+Generated once per (model, prompt, decoding): a later training run with the same base
+model serves them from ``generations.sqlite`` and loads no model for them. Replies that
+hit ``max_new_tokens`` are dropped (training on a cut-off reply would teach the model to
+stop mid-sentence), and so are empty ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from harness.errors import InputError
+from harness.records import Decoding, Example, Generation, GenerationRequest
+from training.config import TrainConfig
+from training.replay import VARIANT, ReplayPrompt, replies_hash
+
+log = logging.getLogger(__name__)
+
+
+def self_distill(config: TrainConfig, prompts: Sequence[ReplayPrompt]) -> tuple[list[Example], dict[str, Any]]:
+    """Chat examples ``user: prompt / assistant: base model's reply`` and their provenance.
+
+    Raises:
+        InputError: every reply failed or was dropped (nothing to replay).
+    """
+    from harness.backends.local import LocalBackend
+    from harness.cache import GenerationCache
+    from harness.generation import generate_cached
+    from harness.models.cache import cache_dir
+
+    if not prompts:
+        return [], {}
+    decoding = Decoding(max_new_tokens=config.replay.max_new_tokens, temperature=0.0)
+    backend = LocalBackend(config.base_model, batch_size=16)
+    requests = [GenerationRequest(f"{p.path}:{p.line}", VARIANT, ({"role": "user", "content": p.prompt},))
+                for p in prompts]
+    cache = GenerationCache(cache_dir() / "generations.sqlite")
+    try:
+        generations = generate_cached(backend, requests, decoding, cache)
+    finally:
+        cache.close()
+    examples = [_example(p, g) for p, g in zip(prompts, generations, strict=True) if _usable(g, decoding)]
+    dropped = len(prompts) - len(examples)
+    if not examples:
+        raise InputError(f"none of the {len(prompts)} self-distilled replies is usable (failed, empty or cut at "
+                         f"replay.max_new_tokens={decoding.max_new_tokens}); raise replay.max_new_tokens",
+                         path=config.source, code="replay-empty")
+    if dropped:
+        log.info("self-distillation: dropped %d of %d replies (failed, empty or cut at max_new_tokens)", dropped, len(prompts))
+    return examples, {
+        "model": backend.identity(),
+        "decoding": asdict(decoding),
+        "generated": sum(1 for g in generations if not g.cached),
+        "from_cache": sum(1 for g in generations if g.cached),
+        "dropped": dropped,
+        "examples": len(examples),
+        "replies_sha256": replies_hash(examples),
+        "model_loaded": backend.is_loaded,
+    }
+
+
+def _usable(generation: Generation, decoding: Decoding) -> bool:
+    if generation.error is not None or not (generation.text or "").strip():
+        return False
+    return (generation.completion_tokens or 0) < decoding.max_new_tokens
+
+
+def _example(prompt: ReplayPrompt, generation: Generation) -> Example:
+    messages = ({"role": "user", "content": prompt.prompt}, {"role": "assistant", "content": generation.text or ""})
+    return Example(messages, prompt.path, prompt.line)

@@ -1,0 +1,99 @@
+"""The training run's scratch folder: hidden inside the output folder, gone after every run.
+
+Checkpoints and the candidate being assembled live in ``<output_dir>/.train-<pid>-<random>.partial/``.
+The folder is removed when training ends, fails, is interrupted (Ctrl-C) or terminated
+(SIGTERM is turned into an exception while training runs). A SIGKILL cannot be caught:
+the next run in the same output folder removes scratch folders whose process is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+from harness.errors import InputError
+
+log = logging.getLogger(__name__)
+
+PREFIX = ".train-"
+SUFFIX = ".partial"
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived while training: unwind so the scratch folder is removed."""
+
+
+def check_output_dir(output_dir: str | os.PathLike[str]) -> None:
+    """Refuse an output folder that is a file, before any work is done.
+
+    Raises:
+        InputError: ``output_dir`` exists and is not a folder.
+    """
+    if Path(output_dir).exists() and not Path(output_dir).is_dir():
+        raise InputError("output_dir is a file; give a folder for the candidates", path=str(output_dir), code="not-a-folder")
+
+
+@contextlib.contextmanager
+def work_folder(output_dir: str | os.PathLike[str]) -> Iterator[Path]:
+    """A fresh scratch folder in ``output_dir``, removed on exit; stale ones are removed first."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    clean_stale(out)
+    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", suffix=SUFFIX, dir=out))
+    try:
+        with _sigterm_unwinds():
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def clean_stale(output_dir: Path) -> list[Path]:
+    """Remove scratch folders left by runs whose process no longer exists; return them."""
+    removed = []
+    for folder in output_dir.glob(f"{PREFIX}*{SUFFIX}"):
+        pid = _owner(folder.name)
+        if folder.is_dir() and (pid is None or pid == os.getpid() or not _alive(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    if removed:
+        log.info("removed %d scratch folders of interrupted training runs in %s", len(removed), output_dir)
+    return removed
+
+
+def _owner(name: str) -> int | None:
+    head = name.removeprefix(PREFIX).split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
