@@ -13,6 +13,7 @@
       forgetting: {text: ../general/text.jsonl, tolerance: 0.10}
       judge_metrics: []                # count only with a passing judge calibration (none exists yet)
       n_resamples: 10000
+      field_margin: 0.05               # with scoring.fields: no field's paired lower bound below -field_margin
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class GateSection:
     judge_metrics: tuple[str, ...] = field(default=(), metadata={"help": "metrics that need a judge calibration"})
     n_resamples: int = field(default=10_000, metadata={"help": "bootstrap resamples", "min": 100})
     fields: tuple[str, ...] = field(default=(), metadata={"help": "fields of field_macro_f1 (default: scoring.fields)"})
+    field_margin: float = field(default=0.05, metadata={"help": "each field's paired lower bound must reach -field_margin",
+                                                         "min": 0, "max": 1})
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class GateRules:
     judge_metrics: tuple[str, ...] = ()
     n_resamples: int = 10_000
     fields: tuple[str, ...] = ()
+    field_margin: float = 0.05
+    """Per-field non-inferiority: every field's paired lower bound ≥ -field_margin (:mod:`harness.gate.fields`)."""
 
 
 Complain = Callable[[str, str], ConfigError]
@@ -112,5 +117,6 @@ def gate_rules(section: GateSection, variant_kinds: Mapping[str, str], scoring_f
     return GateRules(candidate, baselines, section.primary, section.margin, section.confidence, section.alpha,
                      section.min_cases, dict(section.floors), section.general.items, section.general.tolerance,
                      section.general.max_new_tokens, section.forgetting.text, section.forgetting.tolerance,
-                     section.judge_metrics, section.n_resamples, section.fields or scoring_fields)
+                     section.judge_metrics, section.n_resamples, section.fields or scoring_fields,
+                     field_margin=section.field_margin)
 
