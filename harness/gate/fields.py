@@ -27,7 +27,8 @@ def field_deltas(base: list[CaseResult], cand: list[CaseResult], rules: GateRule
     for name in rules.fields:
         reference, base_pred, labels = field_labels(base, name)
         metric = macro_f1_weighted(labels, reference)
-        out[name] = paired_bootstrap_metric(metric, np.array(base_pred), np.array(field_labels(cand, name)[1]),
+        candidate = np.array(field_labels(cand, name)[1])
+        out[name] = paired_bootstrap_metric(metric, np.array(base_pred), candidate,  # type: ignore[arg-type]  # (weights, labels)
                                             n_resamples=rules.n_resamples, confidence=rules.confidence, seed=seed)
     return out
 
@@ -50,7 +51,6 @@ def field_check(baseline: str, results: dict[str, list[CaseResult]], rules: Gate
     worst = min(deltas, key=lambda f: deltas[f].low)
     d = deltas[worst]
     observed = {f: round(x.delta, 4) for f, x in deltas.items()}
-    common = dict(observed=observed, threshold=floor, delta=d.delta, interval=(d.low, d.high), n=d.n)
     figures = f"{worst} macro-F1 delta {d.delta:+.3f} [{d.low:+.3f}, {d.high:+.3f}]"
     verdict: Verdict = "fail" if worse else "inconclusive" if unsure else "pass"
     if verdict == "fail":
@@ -59,4 +59,4 @@ def field_check(baseline: str, results: dict[str, list[CaseResult]], rules: Gate
         text = f"{', '.join(unsure)} may be worse than {baseline}: {figures} reaches below -margin {floor:+.3f}"
     else:
         text = f"every field within -margin {floor:+.3f} of {baseline}; worst {figures}"
-    return GateCheck(name, verdict, text, **common)
+    return GateCheck(name, verdict, text, observed=observed, threshold=floor, delta=d.delta, interval=(d.low, d.high), n=d.n)
