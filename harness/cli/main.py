@@ -12,11 +12,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from harness.cli import ask_cmd, eval_cmd, gate_cmd, lint_cmd, models_cmd, registry_cmd, split_cmd, train_cmd
+from harness.cli import ask_cmd, decide_cmd, eval_cmd, gate_cmd, lint_cmd, models_cmd, registry_cmd, split_cmd, train_cmd
 from harness.errors import HarnessError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-VERBS = (lint_cmd, split_cmd, models_cmd, train_cmd, eval_cmd, gate_cmd, registry_cmd, ask_cmd)
+VERBS = (lint_cmd, split_cmd, models_cmd, train_cmd, eval_cmd, gate_cmd, decide_cmd, registry_cmd, ask_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
