@@ -114,6 +114,9 @@ def test_decide_end_to_end_on_a_tiny_model(ladder_project, capsys):
     assert decision.rung("fine-tuned").cost.training_s == 12.5
     assert {c.name for c in decision.rung("fine-tuned").checks} == {"held-out leakage"}
     assert {c.name for c in decision.rung("rag").checks} == {"held-out leakage"}  # its corpus is checked too
+    assert decision.rung("prompt-only").eligible == "pass"  # no floors configured: nothing to fail
+    chosen = decision.rung(decision.chosen or "")
+    assert chosen is None or all(chosen.beats[r.variant] == "pass" for r in decision.rungs[: decision.rungs.index(chosen)])
     assert decision.inputs.adapters["fine-tuned"].candidate_adapter_sha256 and decision.inputs.corpora["rag"]
     assert f"ladder triage: {decision.verdict.upper()}" in out and decision.reasons[0] in out
     if decision.verdict == "deploy":

@@ -112,6 +112,13 @@ def test_a_rung_that_fails_its_floor_or_own_checks_is_not_eligible():
     assert nothing.verdict == "none" and nothing.chosen is None
 
 
+def test_a_rung_without_floors_or_own_checks_is_eligible():
+    results = {v: scored(v, LOW) for v in KINDS}
+    decision = decide_ladder("triage", results, rungs(), GateRules("fine-tuned", (), primary="ok", min_cases=20,
+                                                                   n_resamples=500))
+    assert decision.rung("prompt-only").eligible == "pass" and decision.chosen == "prompt-only"
+
+
 def test_a_ladder_decision_round_trips_through_json():
     decision = ladder(LOW, better(LOW, 40), HIGH)
     again = LadderDecision.from_dict(json.loads(json.dumps(decision.to_dict())))
