@@ -95,16 +95,31 @@ class SuiteSession:
         return dataclasses.replace(config, variants=variants)
 
     def decision(self, config: EvalConfig) -> Decision:
-        """The gate decision for the task's candidate (``--candidate``, else the task's current adapter)."""
+        """The gate decision for what the suite tests (:meth:`subject`): an adapter, or a variant against cheaper rungs."""
+        from harness.gate.ladder_run import variant_decision
         from harness.gate.run import gate_decision
-        from harness.registry import current
 
         key = str(config.source)
         if key not in self.decisions:
-            candidate = self.candidate_for(config.task) or current(config.task)
-            self.decisions[key] = gate_decision(candidate, config.source or "harness.yaml", self.eval_options(),
-                                                backend=self.backend(config))
+            subject, source = self.subject(config), config.source or "harness.yaml"
+            self.decisions[key] = (variant_decision(subject, source, self.eval_options(), backend=self.backend(config))
+                                   if isinstance(subject, str) else
+                                   gate_decision(subject, source, self.eval_options(), backend=self.backend(config)))
         return self.decisions[key]
+
+    def subject(self, config: EvalConfig) -> Path | str:
+        """``--candidate`` (a folder, or a variant name of the config), else the task's current deployment.
+
+        Raises:
+            InputError: the task has no deployment (one line saying how to make one).
+        """
+        from harness.registry import deployment, registry_root
+
+        given = self.options.candidates.get(config.task) or self.options.candidates.get("*")
+        if given:
+            return given if given in config.variants and not Path(given).exists() else Path(given).resolve()
+        current = deployment(config.task, config=config.source)
+        return registry_root() / current.id if current.kind == "adapter" else current.id
 
 
 def _nearest(test_path: Path) -> Path:
@@ -143,13 +158,17 @@ class Gate:
         try:
             return self.session.decision(self.config)
         except InputError as exc:
-            pytest.fail(str(exc.message), pytrace=False)
+            message = str(exc.message)
+        pytest.fail(message, pytrace=False)  # outside the except: one line, no chained exception
 
     def check(self, name: str) -> GateCheck:
         """The check whose name starts with ``name``; fails the test (listing the checks) if there is none."""
         import pytest
 
         found = self.decision.check(name)
+        if found is None and self.decision.candidate in self.config.variants:  # a prompt or RAG deployment
+            pytest.skip(f"{name}: does not apply to the {self.config.variants[self.decision.candidate].kind} variant "
+                        f"{self.decision.candidate}")
         if found is None:
             pytest.fail(f"no gate check {name!r}; checks: {', '.join(c.name for c in self.decision.checks)}", pytrace=False)
         return found
@@ -171,7 +190,8 @@ class Gate:
         from harness.gate.run import load_gate
 
         rules = self.config.rules or load_gate(self.config.source or "harness.yaml")[1]
-        results = [r for r in self.session.run(self.config, [rules.candidate]) if r.generation.sample == 0]
+        subject = self.decision.candidate if self.decision.candidate in self.config.variants else rules.candidate
+        results = [r for r in self.session.run(self.config, [subject]) if r.generation.sample == 0]
 
         def badness(result: CaseResult) -> float:
             values = [s.value for s in result.scores if s.metric in ("field_mean", rules.primary) and s.value is not None]
