@@ -32,7 +32,7 @@ def decided(root: Path, project: Path, rag_wins: bool = True) -> Path:
     return task_folder(root, "triage") / LATEST
 
 
-def test_an_old_registry_file_migrates_on_read_and_a_variant_deploys_over_it(tmp_path):
+def test_an_old_registry_file_migrates_on_read_and_a_variant_deploys_over_it(tmp_path, capsys):
     root = tmp_path / "candidates"
     root.mkdir()
     shutil.copy(OLD_REGISTRY, root / "registry.json")
@@ -45,6 +45,8 @@ def test_an_old_registry_file_migrates_on_read_and_a_variant_deploys_over_it(tmp
     assert [d.id for d in entry.history] == ["triage-20261020T000000Z", "triage-20261101T000000Z"]
     written = json.loads((root / "registry.json").read_text())["tasks"]["triage"]
     assert written["current"] == "rag" and written["kind"] == "rag"  # older readers still find the id
+    assert main(["registry", "--root", str(root), "list"]) == 0
+    assert "(variant) rag (rag, corpus " in capsys.readouterr().out
     back = rollback("triage", root)
     assert (back.current.id, back.current.kind) == ("triage-20261101T000000Z", "adapter")
     assert load_index(root)["triage"].current.id == "triage-20261101T000000Z"
