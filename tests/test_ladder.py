@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from harness.gate.checks import primary_check
+from harness.gate.checks import decide, primary_check
 from harness.gate.decision import GateCheck
 from harness.gate.fields import field_check
-from harness.gate.ladder import LadderDecision, Rung, RungCost, decide_ladder
+from harness.gate.ladder import LadderDecision, Rung, RungCost, decide_ladder, gate_checks
 from harness.gate.rules import GateRules
 from harness.records import Case, CaseResult, Generation, Score
 
@@ -117,6 +117,17 @@ def test_a_rung_without_floors_or_own_checks_is_eligible():
     decision = decide_ladder("triage", results, rungs(), GateRules("fine-tuned", (), primary="ok", min_cases=20,
                                                                    n_resamples=500))
     assert decision.rung("prompt-only").eligible == "pass" and decision.chosen == "prompt-only"
+
+
+def test_a_variant_gate_asks_what_the_ladder_asks():
+    """RAG deployed because prompt-only fails its floor: its gate does not require beating prompt-only."""
+    decision = ladder(LOW, LOW.copy(), LOW, p={"valid": 0.5})
+    assert decision.chosen == "rag"
+    names = [c.name for c in gate_checks(decision, "rag")]
+    assert names == ["data", "judge calibration", "valid floor"] and decide(gate_checks(decision, "rag")) == "accepted"
+    tuned = [c.name for c in gate_checks(decision, "fine-tuned")]
+    assert "beats rag on ok" in tuned and "beats prompt-only on ok" not in tuned
+    assert decide(gate_checks(decision, "fine-tuned")) == "rejected"
 
 
 def test_a_ladder_decision_round_trips_through_json():

@@ -80,6 +80,17 @@ def _verdict(checks: Sequence[GateCheck]) -> Verdict:
     return {"accepted": "pass", "rejected": "fail", "inconclusive": "inconclusive"}[decide(checks)]  # type: ignore[return-value]
 
 
+def gate_checks(decision: LadderDecision, variant: str) -> list[GateCheck]:
+    """A rung's checks as a gate decision lists them: the shared ones, its comparisons with each cheaper
+    *eligible* rung (the ladder asks no more), its own checks. Accepted exactly when the ladder would let it
+    replace every cheaper rung."""
+    rung = decision.rung(variant)
+    if rung is None:
+        return [*decision.checks, GateCheck("on the ladder", "inconclusive", f"{variant} was not evaluated")]
+    eligible = {r.variant for r in decision.rungs if r.eligible == "pass"}
+    return [*decision.checks, *(c for base in rung.beats if base in eligible for c in rung.checks_vs(base)), *rung.checks]
+
+
 def missing(check: GateCheck) -> bool:
     """An inconclusive check with no interval: an error or missing data, not a statistical tie."""
     return check.verdict == "inconclusive" and check.interval is None

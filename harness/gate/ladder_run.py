@@ -22,7 +22,7 @@ from harness.errors import HarnessError, InputError
 from harness.evalconfig import EvalConfig, load_eval_config
 from harness.gate.checks import decide
 from harness.gate.decision import Decision, GateCheck
-from harness.gate.ladder import KIND_RANK, LadderDecision, Rung, RungCost, decide_ladder
+from harness.gate.ladder import KIND_RANK, LadderDecision, Rung, RungCost, decide_ladder, gate_checks
 from harness.gate.ladder_store import hash_ladder_inputs, variant_folder
 from harness.gate.rules import GateRules
 from harness.gate.run import _as_examples, _forgetting_check, _general_check, _leakage_check, _manifest
@@ -146,8 +146,8 @@ def variant_decision(variant: str, config_path: str | Path, options: EvalOptions
                      backend: Backend | None = None, root: Path | None = None) -> Decision:
     """The gate's decision on a prompt or RAG variant against the cheaper rungs (nothing written).
 
-    Its checks are the variant's rung of a ladder cut at it: data, beats and fields no worse than
-    each cheaper rung, floors, its own checks, judge calibration.
+    Its checks are the variant's rung of a ladder cut at it: data, judge calibration, beats and
+    fields no worse than each cheaper *eligible* rung (as the ladder requires), floors, its own checks.
 
     Raises:
         InputError: the variant is not a prompt or RAG variant of the config, or the config is unusable.
@@ -157,8 +157,7 @@ def variant_decision(variant: str, config_path: str | Path, options: EvalOptions
         raise InputError(f"--variant {variant}: give a prompt or RAG variant of the config; gate an adapter with "
                          "`harness gate CANDIDATE`", path=str(config_path), code="bad-variant")
     ladder = run_ladder(config_path, options, backend=backend, upto=variant)
-    rung = ladder.rung(variant)
-    checks = [*ladder.checks, *(rung.comparisons + rung.checks if rung else [])]
+    checks = gate_checks(ladder, variant)
     return Decision(verdict=decide(checks), checks=checks, task=ladder.task, candidate=variant, created_at=ladder.created_at,
                     rules=ladder.rules, run=ladder.run,
                     candidate_path=str(variant_folder(registry_root(root), ladder.task, variant).resolve()))
