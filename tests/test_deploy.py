@@ -144,3 +144,27 @@ def test_the_ladder_is_deterministic_on_the_same_results():
     results = {v: scored(v, LOW if v != "rag" else better(LOW, 40)) for v in KINDS}
     first, second = (decide_ladder("triage", results, rungs(), RULES) for _ in range(2))
     assert first.reasons == second.reasons and np.isfinite(first.rung("rag").check_vs("prompt-only").delta)
+
+
+def test_an_adapter_chosen_by_the_ladder_is_promoted_only_while_its_files_are_unchanged(tmp_path):
+    from harness.gate.ladder_store import hash_ladder_inputs as bind
+    from tests.test_registry import make_candidate
+
+    root = tmp_path / "candidates"
+    folder = make_candidate(root, "triage-1")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    inputs = bind(str(root / "harness.yaml"), str(root / "heldout.jsonl"), {}, {"fine-tuned": (folder, manifest)})
+    results = {v: scored(v, LOW if v != "fine-tuned" else better(LOW, 60)) for v in KINDS}
+    ladder_rungs = [r for r in rungs() if r.kind != "rag"]
+    ladder_rungs[-1].reference = str(folder)
+    write_ladder(decide_ladder("triage", {k: v for k, v in results.items() if k != "rag"}, ladder_rungs, RULES,
+                               inputs=inputs), root)
+    weights = folder / "adapter_model.safetensors"
+    original = weights.read_bytes()
+    weights.write_bytes(original + b"!")
+    with pytest.raises(NotAccepted, match="fine-tuned: adapter_model.safetensors .* changed since the gate decided"):
+        promote_ladder("triage", root)
+    weights.write_bytes(original)
+    entry = promote_ladder("triage", root)
+    assert (entry.current.id, entry.current.kind) == ("triage-1", "adapter")
+    assert deployment("triage", root).decision == "decisions/triage/ladder.json"
