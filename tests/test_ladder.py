@@ -164,3 +164,11 @@ def test_a_candidate_that_wins_the_mean_but_loses_a_field_is_rejected_with_the_f
     same = field_check("base", {"base": results["base"], "ft": scored("ft", np.zeros(N), texts=base, refs=ref_text)},
                        FIELD_RULES)
     assert same.verdict == "pass" and same.delta == 0
+
+
+def test_cost_in_words():
+    tuned = RungCost("adapter", prompt_tokens_mean=120, latency_p50_s=0.2, training_s=260.4)
+    rag = RungCost("rag", prompt_tokens_mean=430, latency_p50_s=0.5)
+    assert tuned.more_than(rag) == "260 s of training, 310 fewer prompt tokens per request, latency p50 0.20 s vs 0.50 s"
+    assert rag.more_than(RungCost("prompt", prompt_tokens_mean=100)) == "330 more prompt tokens per request"
+    assert RungCost("rag").more_than(RungCost("prompt")) == "a rag rung (costlier than prompt)"

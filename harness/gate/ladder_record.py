@@ -33,10 +33,11 @@ class RungCost:
                    training_s)
 
     def more_than(self, other: RungCost) -> str:
-        """What this rung costs beyond ``other``, as words: ``260 s of training, +310 prompt tokens per request``."""
+        """What this rung costs beyond ``other``, as words: ``260 s of training, 310 fewer prompt tokens per request``."""
         parts = [f"{self.training_s:.0f} s of training"] if self.training_s is not None else []
         if self.prompt_tokens_mean is not None and other.prompt_tokens_mean is not None:
-            parts.append(f"{self.prompt_tokens_mean - other.prompt_tokens_mean:+.0f} prompt tokens per request")
+            extra = self.prompt_tokens_mean - other.prompt_tokens_mean
+            parts.append(f"{abs(extra):.0f} {'more' if extra >= 0 else 'fewer'} prompt tokens per request")
         if self.latency_p50_s is not None and other.latency_p50_s is not None:
             parts.append(f"latency p50 {self.latency_p50_s:.2f} s vs {other.latency_p50_s:.2f} s")
         return ", ".join(parts) or f"a {self.kind} rung (costlier than {other.kind})"
