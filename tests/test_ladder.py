@@ -94,6 +94,11 @@ def test_an_error_anywhere_is_inconclusive_never_a_promotion(where):
     assert "generation errors" in " ".join(decision.reasons)
 
 
+def test_an_empty_ladder_is_inconclusive():
+    decision = decide_ladder("triage", {}, [], RULES)
+    assert decision.verdict == "inconclusive" and "no variant is on the ladder" in decision.reasons[1]
+
+
 def test_missing_data_in_a_rung_check_is_inconclusive():
     with_gap = rungs()
     with_gap[2].checks = [GateCheck("held-out leakage", "inconclusive", "the candidate's training data is not available")]

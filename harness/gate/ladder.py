@@ -48,8 +48,9 @@ def decide_ladder(task: str, results: Mapping[str, list[CaseResult]], rungs: Seq
     """The ladder's decision on scored results of every rung (same cases, sample 0 per variant)."""
     rungs = sorted(rungs, key=lambda r: KIND_RANK[r.kind])
     names = [r.variant for r in rungs]
-    shared = [data_check(dict(results), dataclasses.replace(rules, candidate=names[0], baselines=tuple(names[1:]))),
-              judge_check(rules)]
+    data = (data_check(dict(results), dataclasses.replace(rules, candidate=names[0], baselines=tuple(names[1:]))) if names
+            else GateCheck("data", "inconclusive", "no variant is on the ladder"))
+    shared = [data, judge_check(rules)]
     compare = shared[0].verdict == "pass"
     verdicts = [_rung_verdict(rung, names[:i], results, rules, compare) for i, rung in enumerate(rungs)]
     verdict, chosen, reasons = _choose(shared, verdicts, rules)
