@@ -130,6 +130,9 @@ def test_decide_end_to_end_on_a_tiny_model(ladder_project, capsys):
     assert variant["candidate"] == "rag" and [c["name"] for c in variant["checks"]][:3] == [
         "data", "judge calibration", "beats prompt-only on field_macro_f1"]
     capsys.readouterr()
+    (candidate / "manifest.json").write_text(json.dumps({"task": "house_style"}))
+    assert main(["decide", "--config", config, "--candidate", str(candidate)]) == 2
+    assert "trained for task 'house_style', the config decides 'triage'" in capsys.readouterr().err
     assert main(["gate", "--variant", "fine-tuned", "--config", config]) == 2
     assert "gate an adapter with `harness gate CANDIDATE`" in capsys.readouterr().err
 

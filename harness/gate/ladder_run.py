@@ -76,6 +76,11 @@ def run_ladder(config_path: str | Path, options: EvalOptions | None = None, cand
     options = options or EvalOptions()
     config, absent = resolve_rungs(load_eval_config(config_path), candidate, upto)
     manifests = {n: _manifest(Path(v.adapter or "")) for n, v in config.variants.items() if v.kind == "adapter"}
+    trained_for = {m.get("task") for n, m in manifests.items() if candidate and Path(config.variants[n].adapter or "") ==
+                   candidate.resolve()} - {None, config.task}
+    if trained_for:
+        raise InputError(f"candidate was trained for task {trained_for.pop()!r}, the config decides {config.task!r}",
+                         path=str(candidate), code="task-mismatch")
     corpora = {n: v.corpus for n, v in config.variants.items() if v.kind == "rag" and v.corpus}
     inputs = hash_ladder_inputs(config.source, config.cases, corpora,
                                 {n: (Path(config.variants[n].adapter or ""), m) for n, m in manifests.items()})
