@@ -38,7 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--harness-config", help="eval config (default: the nearest harness.yaml above each test file)")
     group.addoption("--variants", help="comma-separated variants to run (default: all)")
     group.addoption("--candidate", action="append", default=[], metavar="[TASK=]PATH",
-                    help="candidate adapter folder to gate, per task (default: the task's current adapter)")
+                    help="candidate adapter folder (or variant name) to gate, per task (default: the task's deployment)")
     group.addoption("--limit", type=int, help="only the first N held-out cases")
     group.addoption("--repeats", type=int, default=1, help="outputs per case")
     group.addoption("--no-cache", action="store_true", help="do not use the generation cache")

@@ -4,12 +4,16 @@ Layout under the registry root (``$HARNESS_REGISTRY``, default ``./candidates``)
 
     <root>/<candidate id>/        adapter, manifest.json, decision.json + decisions/ (after a gate)
     <root>/registry.json          {"tasks": {task: {"current": id, "kind": "adapter", ..., "history": [...]}}}
+    <root>/decisions/<task>/      ladder decisions (``harness decide``) and variant gate decisions
 
 Promotion rewrites ``registry.json`` atomically; the previous deployment stays in
 ``history`` for rollback. A candidate is promoted only when its latest decision says
 accepted *and* every input the decision hashed is still byte-identical (``force`` exists for
-operators, and is recorded on that deployment only). A deployment names what serves the task;
-today always an adapter folder (``kind: adapter``), and the record leaves room for other kinds.
+operators, and is recorded on that deployment only). A deployment names what serves the task:
+an adapter folder (``kind: adapter``, promoted on an accepting gate or ladder decision) or a
+variant of the task's config (``kind: prompt`` or ``rag`` with its corpus hash, promoted only on
+an accepting ladder decision, :func:`promote_ladder`). Older ``registry.json`` files (bare ids,
+no kind) are read as adapter deployments.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import os
 from pathlib import Path
 
 from harness.errors import HarnessError, InputError
+from harness.gate.ladder_store import LATEST as LADDER_LATEST
+from harness.gate.ladder_store import changed_ladder_inputs, load_ladder, task_folder
 from harness.gate.store import LATEST, changed_inputs, load_decision
 from harness.registry_index import INDEX, Deployment, TaskEntry, load_index, save_index
 
@@ -88,7 +94,24 @@ def current(task: str, root: str | Path | None = None) -> Path:
     if not entry or not entry.current:
         raise InputError(f"no current adapter for task {task!r} in {root}: train one with `harness train`, "
                          f"then accept it with `harness gate CANDIDATE --promote`", code="no-adapter")
+    if entry.current.kind != "adapter":
+        raise InputError(f"task {task!r} is served by the {entry.current.kind} variant {entry.current.id!r}, not an "
+                         "adapter", code="no-adapter")
     return root / entry.current.id
+
+
+def deployment(task: str, root: str | Path | None = None, config: str | None = None) -> Deployment:
+    """A task's current deployment, whatever its kind.
+
+    Raises:
+        InputError: the task has no deployment (one line saying how to make one).
+    """
+    root = registry_root(root)
+    entry = load_index(root).get(task)
+    if not entry or not entry.current:
+        raise InputError(f"task {task!r} has no deployment in {root}: run `harness decide --config "
+                         f"{config or 'harness.yaml'} --promote`", code="no-deployment")
+    return entry.current
 
 
 def resolve_adapter(reference: str, root: str | Path | None = None) -> Path:
@@ -132,13 +155,49 @@ def promote(candidate: str | Path, root: str | Path | None = None, *, force: boo
     if not force:
         check_promotable(folder)
     task = _candidate_info(folder).task or "default"
+    return _deploy(root, task, Deployment(folder.name, forced=force, decision=f"{folder.name}/{LATEST}"))
+
+
+def _deploy(root: Path, task: str, new: Deployment) -> TaskEntry:
+    """Make ``new`` the task's current deployment, the previous one joining the history."""
     index = load_index(root)
     entry = index.setdefault(task, TaskEntry(None))
-    if entry.current and entry.current.id != folder.name:
+    if entry.current and (entry.current.kind, entry.current.id) != (new.kind, new.id):
         entry.history.append(entry.current)
-    entry.current = Deployment(folder.name, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), forced=force)
+    entry.current = dataclasses.replace(new, promoted_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     save_index(root, index)
     return entry
+
+
+def promote_ladder(task: str, root: str | Path | None = None) -> TaskEntry:
+    """Deploy the rung the task's latest ladder decision chose, when everything it judged is unchanged.
+
+    Raises:
+        NotAccepted: no ladder decision, no rung chosen, or an input changed since (named).
+        InputError: a damaged file, or a chosen adapter outside the registry.
+    """
+    root = registry_root(root)
+    path = task_folder(root, task) / LADDER_LATEST
+    if not path.exists():
+        raise NotAccepted(f"task {task!r} has no ladder decision in {path.parent}; run `harness decide --config ...` first")
+    decision = load_ladder(path)
+    rung = decision.rung(decision.chosen or "")
+    if decision.verdict != "deploy" or rung is None:
+        raise NotAccepted(f"the ladder decision for {task!r} is {decision.verdict}, nothing to deploy; rerun `harness decide`")
+    corpora = {r.variant: r.reference or "" for r in decision.rungs if r.kind == "rag"}
+    changed = changed_ladder_inputs(decision.inputs, corpora) if decision.inputs else ["it records no input hashes"]
+    if changed:
+        raise NotAccepted(f"the ladder decision for {task!r} no longer matches its inputs: {'; '.join(changed)}; "
+                          "rerun `harness decide`", code="inputs-changed")
+    ident, corpus = rung.variant, (decision.inputs.corpora.get(rung.variant) if decision.inputs else None)
+    if rung.kind == "adapter":
+        folder = Path(rung.reference or "")
+        if folder.resolve().parent != root.resolve():
+            raise InputError(f"the chosen adapter {folder} is not a candidate folder of the registry {root}",
+                             code="not-a-candidate")
+        ident = folder.name
+    return _deploy(root, task, Deployment(ident, kind=rung.kind, corpus_sha256=corpus,
+                                          decision=path.relative_to(root).as_posix()))
 
 
 def rollback(task: str, root: str | Path | None = None) -> TaskEntry:

@@ -26,14 +26,25 @@ class Deployment:
     forced: bool = False
     """Promoted with ``--force`` (without a verified accept)."""
     kind: str = "adapter"
-    """What ``id`` names: ``adapter`` (a candidate folder) today."""
+    """What ``id`` names: ``adapter`` (a candidate folder), or ``prompt`` / ``rag`` (a variant of the task's config)."""
+    corpus_sha256: str | None = None
+    """For ``rag``: the corpus the ladder judged."""
+    decision: str | None = None
+    """The decision file that accepted it, relative to the registry root."""
 
     @classmethod
     def from_json(cls, data: Any) -> Deployment:
         """A history item: a bare id (older registries) or a deployment object."""
         if isinstance(data, str):
             return cls(data)
-        return cls(str(data["id"]), data.get("promoted_at"), bool(data.get("forced", False)), data.get("kind", "adapter"))
+        return cls(str(data["id"]), data.get("promoted_at"), bool(data.get("forced", False)), data.get("kind") or "adapter",
+                   data.get("corpus_sha256"), data.get("decision"))
+
+    def describe(self) -> str:
+        """``rag (rag, corpus 1a2b3c4d5e6f)``, ``triage-20261130 (adapter, forced)``."""
+        extra = [self.kind] + ([f"corpus {self.corpus_sha256[:12]}"] if self.corpus_sha256 else []) + (
+            ["forced"] if self.forced else [])
+        return f"{self.id} ({', '.join(extra)})"
 
 
 @dataclasses.dataclass

@@ -127,26 +127,41 @@ class SuiteSession:
         return with_adapters(config, folders)
 
     def decision(self, config: EvalConfig) -> Decision:
-        """The gate decision for the task's candidate (``--candidate``, else the task's current adapter).
+        """The gate decision for what the suite tests (:meth:`subject`): an adapter, or a variant against cheaper rungs.
 
         Raises:
-            InputError: no candidate, or an unusable one (raised again for every test that asks).
+            InputError: no deployment or candidate, or an unusable one (raised again for every test that asks).
         """
+        from harness.gate.ladder_run import variant_decision
         from harness.gate.run import gate_decision
-        from harness.registry import current
 
         key = str(config.source)
         if key in self.errors:
             raise self.errors[key]
         if key not in self.decisions:
             try:
-                candidate = self.candidate_for(config.task) or current(config.task)
-                self.decisions[key] = gate_decision(candidate, config.source or "harness.yaml", self.eval_options(),
-                                                    backend=self.backend(config))
+                subject, source = self.subject(config), config.source or "harness.yaml"
+                self.decisions[key] = (variant_decision(subject, source, self.eval_options(), backend=self.backend(config))
+                                       if isinstance(subject, str) else
+                                       gate_decision(subject, source, self.eval_options(), backend=self.backend(config)))
             except HarnessError as exc:
                 self.errors[key] = exc
                 raise
         return self.decisions[key]
+
+    def subject(self, config: EvalConfig) -> Path | str:
+        """``--candidate`` (a folder, or a variant name of the config), else the task's current deployment.
+
+        Raises:
+            InputError: the task has no deployment (one line saying how to make one).
+        """
+        from harness.registry import deployment, registry_root
+
+        given = self.options.candidates.get(config.task) or self.options.candidates.get("*")
+        if given:
+            return given if given in config.variants and not Path(given).exists() else Path(given).resolve()
+        current = deployment(config.task, config=config.source)
+        return registry_root() / current.id if current.kind == "adapter" else current.id
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

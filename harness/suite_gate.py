@@ -53,6 +53,9 @@ class Gate:
         """The check whose name starts with ``name``; fails the test (listing the checks) if there is none."""
         decision = self.decision
         found = decision.check(name)
+        if found is None and decision.candidate in self.config.variants:  # a prompt or RAG deployment
+            pytest.skip(f"{name}: does not apply to the {self.config.variants[decision.candidate].kind} variant "
+                        f"{decision.candidate}")
         if found is None:
             raise pytest.fail.Exception(f"no gate check {name!r}; checks: {', '.join(c.name for c in decision.checks)}",
                                         pytrace=False)
@@ -73,7 +76,8 @@ class Gate:
         from harness.gate.run import load_gate
 
         rules = self.config.rules or load_gate(self.config.source or "harness.yaml")[1]
-        results = [r for r in self.session.run(self.config, [rules.candidate]) if r.generation.sample == 0]
+        subject = self.decision.candidate if self.decision.candidate in self.config.variants else rules.candidate
+        results = [r for r in self.session.run(self.config, [subject]) if r.generation.sample == 0]
 
         def badness(result: CaseResult) -> float:
             values = [s.value for s in result.scores if s.metric in ("field_mean", rules.primary) and s.value is not None]

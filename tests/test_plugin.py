@@ -104,7 +104,8 @@ def test_missing_candidate_is_a_clear_failure(suite):
     """)
     result = suite.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*no current adapter for task 'triage'*train one with `harness train`*"])
+    result.stdout.fnmatch_lines(["*task 'triage' has no deployment in *candidates: run `harness decide --config "
+                                 "*harness.yaml --promote`"])
     assert "Traceback" not in result.stdout.str()
 
 

@@ -1,5 +1,8 @@
 """``harness gate CANDIDATE``: accept or reject a candidate adapter against the baselines.
 
+``harness gate --variant rag``: the same for a prompt or RAG variant against the cheaper rungs
+(decision under ``<registry root>/decisions/<task>/variants/``; deploy it with ``harness decide --promote``).
+
 Exit 0 accepted, 1 not accepted (rejected or inconclusive), 2 usage or input error.
 """
 
@@ -15,7 +18,8 @@ __all__ = ["decision_table", "register", "run"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("gate", help="accept or reject a candidate adapter", description=__doc__)
-    parser.add_argument("candidate", help="candidate folder written by `harness train`")
+    parser.add_argument("candidate", nargs="?", help="candidate folder written by `harness train`")
+    parser.add_argument("--variant", help="gate this prompt or RAG variant of the config against the cheaper rungs instead")
     parser.add_argument("--config", default="harness.yaml", help="eval config with a gate section")
     parser.add_argument("--promote", action="store_true", help="on accept, make it the task's current adapter")
     parser.add_argument("--runs-dir", default="runs", help="where the gate's eval run is written")
@@ -28,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from harness.registry import promote, registry_root
     from harness.runner import EvalOptions
 
+    if args.variant or not args.candidate:
+        return _run_variant(args)
     decision = run_gate(args.candidate, args.config, EvalOptions(runs_dir=Path(args.runs_dir), cache_mode=args.cache_mode))
     print(decision_table(decision))
     if decision.verdict == "accepted" and args.promote:
@@ -35,4 +41,20 @@ def run(args: argparse.Namespace) -> int:
         entry = promote(args.candidate, root)
         print(f"promoted {Path(args.candidate).name} to current adapter of {decision.task} in {registry_root(root)}"
               f" (previous: {entry.history[-1] if entry.history else 'none'})")
+    return 0 if decision.verdict == "accepted" else 1
+
+
+def _run_variant(args: argparse.Namespace) -> int:
+    from harness.errors import InputError
+    from harness.gate.ladder_run import variant_decision
+    from harness.gate.store import write_decision
+    from harness.runner import EvalOptions
+
+    if not args.variant or args.candidate or args.promote:
+        raise InputError("give a CANDIDATE folder, or --variant NAME without a candidate and without --promote "
+                         "(variants are deployed by `harness decide --promote`)", code="usage")
+    decision = variant_decision(args.variant, args.config, EvalOptions(runs_dir=Path(args.runs_dir),
+                                                                       cache_mode=args.cache_mode))
+    write_decision(decision, Path(decision.candidate_path or "."))
+    print(decision_table(decision))
     return 0 if decision.verdict == "accepted" else 1

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from harness.cli import (
     ask_cmd,
     calibrate_cmd,
+    decide_cmd,
     eval_cmd,
     gate_cmd,
     harvest_cmd,
@@ -54,6 +55,7 @@ VERBS = (
     report_cmd,
     calibrate_cmd,
     judge_cmd,
+    decide_cmd,
 )
 _OS_CODES = {errno.ENOENT: "file-not-found", errno.EISDIR: "not-a-file", errno.ENOTDIR: "not-a-folder",
              errno.EEXIST: "path-exists", errno.EACCES: "permission-denied", errno.ENOSPC: "disk-full"}

@@ -1,4 +1,4 @@
-"""``harness registry list|show|promote|rollback``: the candidates and each task's current adapter."""
+"""``harness registry list|show|promote|rollback``: the candidates and each task's current deployment."""
 
 from __future__ import annotations
 
@@ -29,11 +29,15 @@ def run_list(args: argparse.Namespace) -> int:
     from harness.registry import candidates, load_index, registry_root
 
     root = registry_root(args.root)
-    currents = {entry.current.id: task for task, entry in load_index(root).items() if entry.current}
+    index = load_index(root)
+    currents = {entry.current.id: task for task, entry in index.items() if entry.current and entry.current.kind == "adapter"}
     for item in candidates(root):
         mark = f"  <- current {currents[item.id]}" if item.id in currents else ""
         problem = f"  ({item.problem})" if item.problem else ""
         print(f"{item.id:40} {item.task or '-':12} {item.verdict:13}{mark}{problem}")
+    for task, entry in index.items():
+        if entry.current and entry.current.kind != "adapter":  # a prompt or RAG variant of the task's config
+            print(f"{'(variant) ' + entry.current.describe():40} {task:12} {'deployed':13}  <- current {task}")
     return 0
 
 

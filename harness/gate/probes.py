@@ -24,7 +24,7 @@ from harness.scoring import ScoringSection
 log = logging.getLogger(__name__)
 
 
-def _as_examples(cases: list[Case]) -> list[Example]:
+def as_examples(cases: list[Case]) -> list[Example]:
     return [Example(tuple(c.messages) + ({"role": "assistant", "content": c.reference or ""},),
                     c.metadata.get("source", c.id), i) for i, c in enumerate(cases, 1)]
 
@@ -37,7 +37,7 @@ def leakage_check(config: EvalConfig, manifest: dict[str, Any]) -> GateCheck:
         return GateCheck("held-out leakage", "inconclusive", f"the candidate's training data {dataset!r} is not available")
     if sha256_file(dataset) != expected:
         return GateCheck("held-out leakage", "inconclusive", f"{dataset} changed since training (sha256 mismatch)")
-    held = _as_examples(load_cases(config.cases, config.task))
+    held = as_examples(load_cases(config.cases, config.task))
     leaks = leakage(held, load_examples(dataset))
     if leaks:
         return GateCheck("held-out leakage", "fail", f"{len(leaks)} held-out cases leak from training data, e.g. {leaks[0]}",

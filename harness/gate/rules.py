@@ -14,6 +14,7 @@
       judge_metrics: []                # metrics that count only while the judge's stored calibration passes
       judge: {rubric: judge/rubric.yaml, store: ../../.harness/judge, max_age_days: 30}
       n_resamples: 10000
+      field_margin: 0.05               # with scoring.fields: no field's paired lower bound below -field_margin
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class GateSection:
     judge: JudgeSection = field(default_factory=JudgeSection, metadata={"section": JudgeSection})
     n_resamples: int = field(default=10_000, metadata={"help": "bootstrap resamples", "min": 100})
     fields: tuple[str, ...] = field(default=(), metadata={"help": "fields of field_macro_f1 (default: scoring.fields)"})
+    field_margin: float = field(default=0.05, metadata={"help": "each field's paired lower bound must reach -field_margin",
+                                                         "min": 0, "max": 1})
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class GateRules:
     n_resamples: int = 10_000
     fields: tuple[str, ...] = ()
     judge: JudgeSection = field(default_factory=JudgeSection)
+    field_margin: float = 0.05
+    """Per-field non-inferiority: every field's paired lower bound ≥ -field_margin (:mod:`harness.gate.fields`)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GateRules:
@@ -137,5 +142,6 @@ def gate_rules(section: GateSection, variant_kinds: Mapping[str, str], scoring_f
     return GateRules(candidate, baselines, section.primary, section.margin, section.confidence, section.alpha,
                      section.min_cases, dict(section.floors), section.general.items, section.general.tolerance,
                      section.general.max_new_tokens, section.forgetting.text, section.forgetting.tolerance,
-                     section.judge_metrics, section.n_resamples, section.fields or scoring_fields, section.judge)
+                     section.judge_metrics, section.n_resamples, section.fields or scoring_fields, section.judge,
+                     field_margin=section.field_margin)
 

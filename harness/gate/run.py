@@ -22,6 +22,7 @@ from harness.errors import ConfigError, HarnessError, InputError
 from harness.evalconfig import EvalConfig, load_eval_config, with_adapters
 from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check
 from harness.gate.decision import Decision, GateCheck
+from harness.gate.fields import field_check
 from harness.gate.probes import forgetting_check, general_check, leakage_check
 from harness.gate.rules import GateRules, gate_rules
 from harness.gate.store import hash_inputs, write_decision
@@ -141,6 +142,7 @@ def _evaluate(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], op
     checks = [data_check(results, rules)]
     if checks[0].verdict == "pass":
         checks += [primary_check(baseline, results, rules) for baseline in rules.baselines]
+        checks += [field_check(baseline, results, rules) for baseline in rules.baselines if rules.fields]
         checks += [floor_check(metric, floor, results[rules.candidate]) for metric, floor in rules.floors.items()]
     else:
         checks.append(GateCheck("comparisons", "inconclusive", "skipped: the data check did not pass"))

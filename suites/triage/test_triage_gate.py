@@ -30,6 +30,15 @@ def test_candidate_beats_rag_on_the_routing_task(harness_gate):
     harness_gate.require("beats rag")
 
 
+def test_no_field_is_traded_away_against_prompt_only(harness_gate):
+    """Structured output: winning the mean macro-F1 while losing needs_human is no win (gate.field_margin)."""
+    harness_gate.require("fields no worse than prompt-only")
+
+
+def test_no_field_is_traded_away_against_rag(harness_gate):
+    harness_gate.require("fields no worse than rag")
+
+
 def test_no_general_capability_regression(harness_gate):
     harness_gate.require("general capability")
 

@@ -1,0 +1,51 @@
+"""``harness decide --config harness.yaml``: run the task's ladder (prompt-only → RAG → fine-tuned) and recommend a rung.
+
+Writes the ladder decision under ``<registry root>/decisions/<task>/`` (history kept) and prints
+the recommendation with its reasons. Exit 0 when a deployment is recommended (and, with
+``--promote``, promoted), 1 when nothing is (inconclusive, or no rung eligible), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("decide", help="decide which rung of the ladder serves a task", description=__doc__)
+    parser.add_argument("--config", default="harness.yaml", help="the task's eval config")
+    parser.add_argument("--candidate", help="candidate adapter folder for the fine-tuned rung (default: its registry reference)")
+    parser.add_argument("--promote", action="store_true", help="deploy the recommended rung")
+    parser.add_argument("--root", help="registry folder (default: $HARNESS_REGISTRY or ./candidates)")
+    parser.add_argument("--runs-dir", default="runs", help="where the ladder's eval run is written")
+    parser.add_argument("--no-cache", dest="cache_mode", action="store_const", const="off", default="use")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.gate.ladder_run import run_ladder
+    from harness.gate.ladder_store import write_ladder
+    from harness.gate.run import check_writable
+    from harness.registry import promote_ladder, registry_root
+    from harness.runner import EvalOptions
+
+    root = registry_root(args.root)
+    check_writable(root, Path(args.runs_dir))
+    candidate = Path(args.candidate) if args.candidate else None
+    decision = run_ladder(args.config, EvalOptions(runs_dir=Path(args.runs_dir), cache_mode=args.cache_mode), candidate)
+    history = write_ladder(decision, root)
+    print(f"ladder {decision.task}: {decision.verdict.upper()}{f' {decision.chosen}' if decision.chosen else ''}")
+    for line in decision.reasons:
+        print(f"  {line}")
+    for rung in decision.rungs:
+        beats = ", ".join(f"{base}: {verdict}" for base, verdict in rung.beats.items())
+        print(f"  {rung.variant:16} {rung.kind:8} eligible: {rung.eligible:13} {f'beats {beats}' if beats else ''}".rstrip())
+    print(f"decision: {history}")
+    if decision.verdict != "deploy":
+        return 1
+    if args.promote:
+        entry = promote_ladder(decision.task, root)
+        assert entry.current is not None
+        previous = entry.history[-1].describe() if entry.history else "none"
+        print(f"deployed {entry.current.describe()} for {decision.task} in {root} (previous: {previous})")
+    return 0

@@ -1,0 +1,169 @@
+"""``harness decide``: evaluate every rung of a task's ladder once and decide which one to deploy.
+
+Adapter rungs get the gate's own checks (held-out leakage, general capability, forgetting) from
+:mod:`harness.gate.run`; a RAG rung over labelled examples gets a leakage check of its corpus.
+An adapter variant whose registry reference has no adapter yet is not on the ladder (said in the
+reasons). Fails closed like the gate: an unexpected error is an inconclusive ladder, an
+environment error no decision at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from harness.adapters import AdapterHasNoEffect
+from harness.backends import Backend, make_backend
+from harness.cases import load_cases
+from harness.data import leakage, load_examples
+from harness.errors import HarnessError, InputError
+from harness.evalconfig import EvalConfig, load_eval_config
+from harness.gate.checks import decide
+from harness.gate.decision import Decision, GateCheck
+from harness.gate.ladder import KIND_RANK, LadderDecision, Rung, RungCost, decide_ladder, gate_checks
+from harness.gate.ladder_store import hash_ladder_inputs, variant_folder
+from harness.gate.probes import as_examples, forgetting_check, general_check, leakage_check
+from harness.gate.rules import GateRules
+from harness.gate.run import _manifest
+from harness.metrics import by_variant, variant_metrics
+from harness.registry import registry_root, resolve_adapter
+from harness.runner import EvalOptions, run_eval
+
+log = logging.getLogger(__name__)
+
+
+def ladder_rules(config: EvalConfig) -> GateRules:
+    """The gate rules the ladder applies (the config's, or the gate section's defaults when no adapter allows a gate)."""
+    if config.rules:
+        return config.rules
+    g = config.gate
+    first = next(iter(config.variants))
+    return GateRules(first, (), g.primary, g.margin, g.confidence, g.alpha, g.min_cases, dict(g.floors),
+                     judge_metrics=g.judge_metrics, n_resamples=g.n_resamples, fields=g.fields or config.scoring.fields,
+                     field_margin=g.field_margin)
+
+
+def resolve_rungs(config: EvalConfig, candidate: Path | None, upto: str | None = None) -> tuple[EvalConfig, dict[str, str]]:
+    """The config with each adapter variant's folder resolved (``candidate`` for the gate's candidate), and the
+    variants left off the ladder with why (no adapter yet, or costlier than ``upto``)."""
+    rules = ladder_rules(config)
+    adapters = [n for n, v in config.variants.items() if v.kind == "adapter"]
+    target = rules.candidate if rules.candidate in adapters else (adapters[0] if adapters else None)
+    variants, absent = {}, {}
+    limit = KIND_RANK[config.variants[upto].kind] if upto else 99
+    for name, spec in config.variants.items():
+        if name != upto and KIND_RANK[spec.kind] >= limit:
+            continue
+        if spec.kind == "adapter":
+            try:
+                folder = candidate if candidate and name == target else resolve_adapter(spec.adapter or "")
+            except InputError as exc:
+                absent[name] = exc.message
+                continue
+            spec = dataclasses.replace(spec, adapter=str(Path(folder).resolve()))
+        variants[name] = spec
+    return dataclasses.replace(config, variants=variants), absent
+
+
+def run_ladder(config_path: str | Path, options: EvalOptions | None = None, candidate: Path | None = None,
+               backend: Backend | None = None, upto: str | None = None) -> LadderDecision:
+    """The ladder decision for the config's task (nothing written).
+
+    Raises:
+        InputError: the config, a candidate folder or the environment is unusable.
+    """
+    options = options or EvalOptions()
+    config, absent = resolve_rungs(load_eval_config(config_path), candidate, upto)
+    manifests = {n: _manifest(Path(v.adapter or "")) for n, v in config.variants.items() if v.kind == "adapter"}
+    trained_for = {m.get("task") for n, m in manifests.items() if candidate and Path(config.variants[n].adapter or "") ==
+                   candidate.resolve()} - {None, config.task}
+    if trained_for:
+        raise InputError(f"candidate was trained for task {trained_for.pop()!r}, the config decides {config.task!r}",
+                         path=str(candidate), code="task-mismatch")
+    corpora = {n: v.corpus for n, v in config.variants.items() if v.kind == "rag" and v.corpus}
+    inputs = hash_ladder_inputs(config.source, config.cases, corpora,
+                                {n: (Path(config.variants[n].adapter or ""), m) for n, m in manifests.items()})
+    rules = ladder_rules(config)
+    try:
+        decision = _decide(config, rules, manifests, options, backend, absent)
+    except AdapterHasNoEffect as exc:
+        return _failed(config, rules, "adapter takes effect", "fail", exc.message, absent)
+    except HarnessError:
+        raise
+    except OSError as exc:
+        raise InputError(f"could not evaluate ({type(exc).__name__}: {exc}); nothing was decided or written",
+                         code="environment") from None
+    except Exception as exc:  # noqa: BLE001 - the ladder fails closed on anything unexpected
+        log.exception("ladder evaluation failed")
+        return _failed(config, rules, "evaluation", "inconclusive", f"evaluation failed: {type(exc).__name__}: {exc}", absent)
+    decision.inputs = inputs
+    decision.reasons += [f"{name} is not on the ladder: {why}" for name, why in absent.items()]
+    return decision
+
+
+def _decide(config: EvalConfig, rules: GateRules, manifests: dict[str, dict[str, Any]], options: EvalOptions,
+            backend: Backend | None, absent: dict[str, str]) -> LadderDecision:
+    backend = backend or make_backend(config)
+    run = run_eval(config, dataclasses.replace(options, variants=list(config.variants)), backend=backend)
+    costs = variant_metrics(run.results, rules.fields)
+    rungs = []
+    for name, spec in config.variants.items():
+        training = ((manifests.get(name) or {}).get("stats") or {}).get("wall_seconds")
+        cost = RungCost.from_summary(spec.kind, costs.get(name, {}).get("cost", {}), training)
+        here = dataclasses.replace(rules, candidate=name)
+        checks = _adapter_checks(config, here, manifests[name], backend, options) if spec.kind == "adapter" else []
+        checks += [_corpus_leakage(config, name)] if spec.kind == "rag" and spec.corpus_kind == "examples" else []
+        rungs.append(Rung(name, spec.kind, cost, checks, spec.adapter or spec.corpus))
+    return decide_ladder(config.task, by_variant(run.results), rungs, rules, run=str(run.path))
+
+
+def _adapter_checks(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], backend: Backend,
+                    options: EvalOptions) -> list[GateCheck]:
+    checks = [leakage_check(config, manifest)]
+    checks += [general_check(config, rules, backend, options)] if rules.general_items else []
+    checks += [forgetting_check(rules, backend, options)] if rules.forgetting_text else []
+    return checks
+
+
+def _corpus_leakage(config: EvalConfig, variant: str) -> GateCheck:
+    """Held-out cases must not be retrievable from a RAG variant's labelled examples."""
+    corpus = config.variants[variant].corpus or ""
+    held = as_examples(load_cases(config.cases, config.task))
+    leaks = leakage(held, load_examples(corpus))
+    if leaks:
+        return GateCheck("held-out leakage", "fail", f"{len(leaks)} held-out cases are in the corpus {corpus}, "
+                         f"e.g. {leaks[0]}", n=len(held))
+    return GateCheck("held-out leakage", "pass", f"none of {len(held)} held-out cases is in the corpus", n=len(held))
+
+
+def _failed(config: EvalConfig, rules: GateRules, name: str, verdict: str, why: str, absent: dict[str, str]) -> LadderDecision:
+    check = GateCheck(name, verdict, why)  # type: ignore[arg-type]
+    decision = decide_ladder(config.task, {}, [Rung(n, v.kind, RungCost(v.kind)) for n, v in config.variants.items()], rules)
+    decision.checks.append(check)
+    decision.verdict, decision.chosen, decision.chosen_kind = "inconclusive", None, None
+    decision.reasons = [f"inconclusive, nothing to deploy: {name}: {why}"]
+    return decision
+
+
+
+def variant_decision(variant: str, config_path: str | Path, options: EvalOptions | None = None,
+                     backend: Backend | None = None, root: Path | None = None) -> Decision:
+    """The gate's decision on a prompt or RAG variant against the cheaper rungs (nothing written).
+
+    Its checks are the variant's rung of a ladder cut at it: data, judge calibration, beats and
+    fields no worse than each cheaper *eligible* rung (as the ladder requires), floors, its own checks.
+
+    Raises:
+        InputError: the variant is not a prompt or RAG variant of the config, or the config is unusable.
+    """
+    spec = load_eval_config(config_path).variants.get(variant)
+    if spec is None or spec.kind == "adapter":
+        raise InputError(f"--variant {variant}: give a prompt or RAG variant of the config; gate an adapter with "
+                         "`harness gate CANDIDATE`", path=str(config_path), code="bad-variant")
+    ladder = run_ladder(config_path, options, backend=backend, upto=variant)
+    checks = gate_checks(ladder, variant)
+    return Decision(verdict=decide(checks), checks=checks, task=ladder.task, candidate=variant, created_at=ladder.created_at,
+                    rules=GateRules.from_dict(ladder.rules), run=ladder.run,
+                    candidate_path=str(variant_folder(registry_root(root), ladder.task, variant).resolve()))
