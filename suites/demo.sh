@@ -1,81 +1,124 @@
 #!/usr/bin/env bash
-# The main job on the embedded default model: the seed's loop.
-#   lint the curated data -> split it stably -> prove no leakage -> look at the base model
-#   -> train one small LoRA candidate per task -> compare prompt-only / RAG / fine-tuned on
-#   fresh facts -> `pytest suites/` as the deploy gate -> promote what was accepted
-#   -> show a deliberately broken candidate rejected.
+# The main job on the embedded default model: the seed's whole loop.
+#   lint and split the curated data -> look at the base model -> prompt-only and RAG
+#   -> train candidates (with self-distillation replay) -> the ladder decides each task's
+#   deployment, `pytest suites/` is the deploy gate -> promote what was accepted -> a broken
+#   candidate rejected -> the LLM judge against human labels (and the refusal to trust it)
+#   -> a simulated week of production logs through monitor and harvest -> the nightly report.
+# Every step prints what it showed; the table at the end says where the time went.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 triage=suites/triage
 style=suites/house_style
+out=runs/demo
+mkdir -p "$out"
 started=$SECONDS
+step_names=()
+step_seconds=()
+step_started=$SECONDS
 
-step() { printf '\n== %s (%d s)\n' "$*" $((SECONDS - started)); }
+step() {
+  if [ ${#step_names[@]} -gt 0 ]; then step_seconds+=($((SECONDS - step_started))); fi
+  step_names+=("$*")
+  step_started=$SECONDS
+  printf '\n== %s (%d s)\n' "$*" $((SECONDS - started))
+}
 
 step "1. lint the curated data (format, schema, duplicates, fresh facts, token lengths)"
 harness lint "$triage/data/triage.jsonl" --schema "$triage/schema.json"
 harness lint "$style/data/replies.jsonl"
 
-step "2. split: assignment depends only on each example's input and the seed"
-harness split "$triage/data/triage.jsonl" --eval-split 0.2 --seed 0 --out runs/demo/split --force
-cmp runs/demo/split/heldout.jsonl "$triage/data/split/heldout.jsonl" && echo "same held-out set as the committed $triage/data/split"
-
-step "3. no held-out example leaks into training (exact or near duplicates)"
+step "2. split: assignment depends only on each example's input and the seed; no held-out leaks"
+harness split "$triage/data/triage.jsonl" --eval-split 0.2 --seed 0 --out "$out/split" --force
+cmp "$out/split/heldout.jsonl" "$triage/data/split/heldout.jsonl" && echo "same held-out set as the committed $triage/data/split"
 harness lint "$triage/data/split/train.jsonl" --heldout "$triage/data/split/heldout.jsonl" --schema "$triage/schema.json"
 harness lint "$style/data/split/train.jsonl" --heldout "$style/data/split/heldout.jsonl"
 
-step "4. the base model, prompt-only, on held-out messages"
-harness ask "$triage/data/split/heldout.jsonl" --limit 3
-harness ask "$style/data/split/heldout.jsonl" --limit 2 --max-new-tokens 64
+step "3. the base model, prompt-only, on held-out messages (a look, not a verdict)"
+harness ask "$triage/data/split/heldout.jsonl" --limit 2
+harness ask "$style/data/split/heldout.jsonl" --limit 1 --max-new-tokens 64
 
-step "5. train one small candidate adapter per task (LoRA r=16 on q_proj, v_proj)"
+step "4. prompt first, then RAG: both on every held-out case (cached for every later step)"
+harness eval --config "$triage/harness.yaml" --variant prompt-only --variant rag
+harness eval --config "$style/harness.yaml" --variant prompt-only
+harness eval --config suites/facts/harness.yaml --variant prompt-only --variant rag
+
+step "5. fine-tune last: one LoRA candidate per task, with self-distillation replay against forgetting"
 triage_candidate=$(harness train "$triage/lora.yaml")
 style_candidate=$(harness train "$style/lora.yaml")
 for candidate in "$triage_candidate" "$style_candidate"; do
 python - "$candidate" <<'PY'
 import json, sys
 manifest = json.load(open(f"{sys.argv[1]}/manifest.json"))
-stats = manifest["stats"]
-curve = ", ".join(f"epoch {e['epoch']}: train {e['train_loss']} / eval {e['eval_loss']}" for e in manifest["epochs"])
-print(f"{sys.argv[1]}: {curve}; best epoch {manifest['best_epoch']}; "
-      f"{stats['trained_tokens']} tokens at {stats['tokens_per_second']} tokens/s in {stats['wall_seconds']} s")
+stats, replay = manifest["stats"], (manifest.get("data") or {}).get("replay") or {}
+curve = ", ".join(f"epoch {e['epoch']}: eval {e['eval_loss']}" for e in manifest["epochs"])
+print(f"{sys.argv[1]}: {curve}; best epoch {manifest['best_epoch']}; {stats['trained_tokens']} tokens at "
+      f"{stats['tokens_per_second']} tokens/s in {stats['wall_seconds']} s; replay examples: {replay.get('examples', 0)}")
 PY
 done
 
-step "6. the candidates on the same held-out messages (a look, not a verdict)"
-harness ask "$triage/data/split/heldout.jsonl" --adapter "$triage_candidate" --limit 3
-harness ask "$style/data/split/heldout.jsonl" --adapter "$style_candidate" --limit 2 --max-new-tokens 64
-
-step "7. fresh facts are for retrieval: prompt-only vs RAG vs the fine-tune"
-harness eval --config suites/facts/harness.yaml --adapter "fine-tuned=$triage_candidate"
-
-step "8. the deploy gate: pytest suites/"
+step "6. the ladder per task: deploy the cheapest rung that no costlier rung demonstrably beats"
 set +e
-pytest suites/ -p no:cacheprovider -q --candidate "triage=$triage_candidate" --candidate "house_style=$style_candidate"
+harness decide --config "$triage/harness.yaml" --candidate "$triage_candidate" --promote; triage_status=$?
+harness decide --config "$style/harness.yaml" --candidate "$style_candidate" --promote; style_status=$?
+harness decide --config suites/facts/harness.yaml --promote; facts_status=$?
+set -e
+echo "harness decide exit codes: triage $triage_status, house_style $style_status, facts $facts_status (0: a deployment)"
+
+step "7. the deploy gate: pytest suites/ on what was deployed, then on a candidate the ladder rejected"
+set +e
+pytest suites/ -p no:cacheprovider -q
 suites_status=$?
 set -e
-echo "pytest suites/ exit code: $suites_status (0: every gate check passed)"
-
-step "9. promote what the gate accepted; print the reasons for the rest"
+echo "pytest suites/ on the deployments: exit $suites_status (0: every deployment passes its gate)"
+rejected=""
 for candidate in "$triage_candidate" "$style_candidate"; do
-  if harness registry promote "$candidate" 2>/dev/null; then
-    echo "promoted $candidate"
-  else
-    echo "not promoted: $candidate"
-    harness registry show "$(basename "$candidate")" | sed -n '/^check/,$p'
-  fi
+  verdict=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['verdict'])" "$candidate/decision.json" 2>/dev/null || echo none)
+  [ "$verdict" = "rejected" ] && rejected="$candidate" && break
 done
+if [ -n "$rejected" ]; then
+  set +e
+  pytest suites/ -p no:cacheprovider -q --candidate "$rejected" -k "$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['task'])" "$rejected/manifest.json")" > "$out/suites-rejected.txt" 2>&1
+  rejected_status=$?
+  set -e
+  tail -n 3 "$out/suites-rejected.txt"
+  echo "pytest suites/ --candidate $rejected (rejected by the gate): exit $rejected_status (1 expected)"
+fi
 
-step "10. a deliberately broken candidate (LoRA B zeroed: it changes nothing) must be rejected"
+step "8. a deliberately broken candidate (LoRA B zeroed: it changes nothing) is rejected"
 broken=$(python suites/break_adapter.py "$triage_candidate" "${triage_candidate}-broken")
 set +e
-harness gate "$broken" --config "$triage/harness.yaml"
-broken_status=$?
+harness gate "$broken" --config "$triage/harness.yaml" | tail -n 4
+broken_status=${PIPESTATUS[0]}
 set -e
 echo "gate exit code: $broken_status"
 [ "$broken_status" -eq 1 ] || { echo "the broken candidate was not rejected"; exit 1; }
-
-step "11. the registry"
 harness registry list
 
-printf '\nmain job done in %d s\n' $((SECONDS - started))
+step "9. the LLM judge (SmolLM2-135M) against 150 human-labelled replies: may its scores count?"
+set +e
+OUT="$out/judge" PYTHON=python bash "$style/judge/calibrate_demo.sh"
+judge_status=$?
+set -e
+python - "$style/judge/rubric.yaml" "$out/judge/calibrations" <<'PY'
+import sys
+from harness.gate.checks import judge_check
+from harness.gate.rules import GateRules, JudgeSection
+rules = GateRules("fine-tuned", ("prompt-only",), judge_metrics=("judge:house_style",),
+                  judge=JudgeSection(rubric=sys.argv[1], store=sys.argv[2]))
+check = judge_check(rules)
+print(f"the gate on a judge metric: {check.name}: {check.verdict.upper()}: {check.explanation}")
+PY
+echo "harness calibrate exit code: $judge_status (0: the judge's scores may count, 1: they may not)"
+
+step "10. a simulated week of production: drift, output health, and a harvest queue for people"
+bash suites/monitor/demo.sh
+
+step "11. the nightly report: history of every run and decision above"
+harness report --out "$out/report"
+echo "report: $(pwd)/$out/report/index.html ($(du -k "$out/report/index.html" | cut -f1) KiB) and $out/report/report.md"
+
+step_seconds+=($((SECONDS - step_started)))
+printf '\n| step | seconds |\n|---|---|\n'
+for i in "${!step_names[@]}"; do printf '| %s | %d |\n' "${step_names[$i]%%:*}" "${step_seconds[$i]}"; done
+printf '\nmain job done in %d s; the report: %s\n' $((SECONDS - started)) "$(pwd)/$out/report/index.html"
