@@ -41,7 +41,7 @@ def test_no_deployment_fails_with_one_line_saying_how_to_make_one(suite, tests):
     result = suite.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=tests)
     out = result.stdout.str()
-    lines = [line for line in out.splitlines() if line.startswith("task 'triage' has no deployment in ")]
+    lines = [line for line in out.splitlines() if line.startswith("no-deployment: task 'triage' has no deployment in ")]
     assert "Traceback" not in out and "During handling" not in out and len(lines) == tests
     assert all(line.endswith("harness.yaml --promote`") and "run `harness decide --config " in line for line in lines)
     section = out.split("_ test_data _")[1].splitlines()[1:]
