@@ -17,6 +17,7 @@ from harness.cli import (
     eval_cmd,
     gate_cmd,
     harvest_cmd,
+    init_cmd,
     lint_cmd,
     models_cmd,
     monitor_cmd,
@@ -27,7 +28,8 @@ from harness.cli import (
 from harness.errors import HarnessError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-VERBS = (lint_cmd, split_cmd, models_cmd, train_cmd, eval_cmd, gate_cmd, registry_cmd, ask_cmd, monitor_cmd, harvest_cmd)
+VERBS = (init_cmd, lint_cmd, split_cmd, models_cmd, train_cmd, eval_cmd, gate_cmd, registry_cmd, ask_cmd, monitor_cmd,
+         harvest_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
