@@ -8,6 +8,7 @@ that ``harness`` is imported from the installed wheel.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -40,8 +41,9 @@ def _build_wheel(tmp: Path, env: dict[str, str]) -> Path:
         shutil.copytree(ROOT / name, source / name, ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp / "dist"),
-                  str(source)], tmp, env)
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]  # no download if we can
+    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", str(tmp / "dist"), str(source)],
+                 tmp, env)
     assert built.returncode == 0, built.stderr
     return next((tmp / "dist").glob("harness-*.whl"))
 
