@@ -50,6 +50,7 @@ def test_init_writes_configs_the_validators_accept_and_the_stable_split(project,
     test_file = (suite / "test_tickets_gate.py").read_text()
     compile(test_file, "test_tickets_gate.py", "exec")
     assert 'harness_gate.require("schema_valid floor")' in test_file and 'harness_suite("tickets"' in test_file
+    assert 'require("fields no worse than rag")' in test_file  # per-field non-inferiority, where fields are scored
     assert "will say inconclusive" in capsys.readouterr().out  # fewer than min_cases held out
 
 
@@ -59,7 +60,8 @@ def test_without_a_schema_scoring_is_exact_match_and_a_local_model_path_is_kept(
     config = load_eval_config(out / "harness.yaml")
     assert config.scoring.exact_match and config.rules is not None and config.rules.primary == "exact_match"
     assert config.model == str(tiny_checkpoint) and load_config(out / "lora.yaml").base_model == str(tiny_checkpoint)
-    assert "schema_valid" not in (out / "test_t1_gate.py").read_text()
+    test_file = (out / "test_t1_gate.py").read_text()
+    assert "schema_valid" not in test_file and "fields no worse" not in test_file
 
 
 def test_existing_files_are_kept_without_force(project, capsys):
