@@ -10,7 +10,8 @@ parsed YAML mapping against it with ``path:line`` errors::
 
 Metadata keys: ``help`` (what it is, shown in errors), ``min``/``max`` (inclusive bounds),
 ``above`` (exclusive lower bound), ``choices``, ``path`` (resolved against the config's
-folder), ``section`` (a nested dataclass). Numbers must be finite; booleans are not numbers.
+folder; ``builtin:<name>`` is a file shipped with the package), ``section`` (a nested
+dataclass). Numbers must be finite; booleans are not numbers.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import math
 from typing import Any, TypeVar
 
 from harness.configfile import ConfigSource, check_keys, relative_path
+from harness.errors import ConfigError
 
 T = TypeVar("T")
 
@@ -47,7 +49,12 @@ def parse_value(source: ConfigSource, key: str, value: Any, spec: dataclasses.Fi
     value = _typed(source, key, value, kind, meta.get("help", ""))
     _check_range(source, key, value, meta)
     if meta.get("path") and value is not None:
-        return relative_path(source.path, value)
+        try:
+            return relative_path(source.path, value)
+        except ConfigError as exc:  # an unknown builtin: name: point at the key's line
+            error = source.error(key, f"{key}: {exc.message}")
+            error.code = exc.code
+            raise error from exc
     return value
 
 

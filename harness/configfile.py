@@ -1,17 +1,28 @@
 """Read YAML config files with the line of every key, for ``path:line`` errors.
 
 A key given twice in one mapping is an error (YAML would silently keep the last one).
-Paths in a config are relative to the config file's folder: :func:`relative_path`.
+Paths in a config are relative to the config file's folder: :func:`relative_path`, which
+also resolves ``builtin:<name>`` to a data file shipped inside the package (:data:`BUILTINS`),
+so a config written in another repository can point at the harness's own general items.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
 
 from harness.errors import ConfigError
+
+BUILTIN_PREFIX = "builtin:"
+BUILTINS = {
+    "general": "general/items.jsonl",  # gate.general.items: 162 general-capability items (see general/README.md)
+    "general-text": "general/text.jsonl",  # gate.forgetting.text: 40 prose paragraphs for the token-loss check
+    "replay": "replay_prompts.jsonl",  # lora.yaml replay prompts (self-distillation against forgetting)
+}
+"""``builtin:<name>`` → file under ``harness/resources/`` (package data, installed with the wheel)."""
 
 
 class ConfigSource(NamedTuple):
@@ -74,8 +85,39 @@ def _collect_lines(node: yaml.Node | None, prefix: str, lines: dict[str, int], p
 
 
 def relative_path(config: str | Path, value: str | Path) -> str:
-    """``value`` resolved against the folder of the config file ``config`` (absolute paths stay as they are)."""
+    """``value`` resolved against the folder of the config file ``config`` (absolute paths stay as they are).
+
+    ``builtin:<name>`` is a file shipped with the package instead (:func:`builtin_path`).
+
+    Raises:
+        ConfigError: an unknown or missing ``builtin:`` name (the message lists the known ones).
+    """
+    if str(value).startswith(BUILTIN_PREFIX):
+        return builtin_path(str(value), config)
     return str((Path(config).resolve().parent / value).resolve())
+
+
+def builtin_names() -> list[str]:
+    """The ``builtin:`` references whose file this installation has."""
+    return [BUILTIN_PREFIX + name for name in BUILTINS if _resource(name).is_file()]
+
+
+def builtin_path(reference: str, config: str | Path | None = None) -> str:
+    """The installed file behind ``builtin:<name>``.
+
+    Raises:
+        ConfigError: the name is unknown, or its file is not installed (pointing at ``config``).
+    """
+    name = reference.removeprefix(BUILTIN_PREFIX)
+    path = _resource(name) if name in BUILTINS else None
+    if path is None or not path.is_file():
+        raise ConfigError(f"unknown built-in data {reference!r}; known: {', '.join(builtin_names()) or 'none installed'}",
+                          path=str(config) if config is not None else None, code="unknown-builtin")
+    return str(path)
+
+
+def _resource(name: str) -> Path:
+    return Path(str(resources.files("harness") / "resources" / BUILTINS[name]))
 
 
 def check_keys(source: ConfigSource, section: str, value: Any, allowed: list[str], required: list[str]) -> dict[str, Any]:

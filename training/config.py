@@ -133,20 +133,21 @@ def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) ->
             values[key] = relative_path(path, values[key])
     if (base / values["base_model"]).exists():  # a local checkpoint or .gguf next to the config
         values["base_model"] = relative_path(path, values["base_model"])
-    _resolve_replay(values["replay"], base)
+    _resolve_replay(values["replay"], path)
     # Overrides come from the command line: relative to the working directory.
     values.update({key: str(Path(v).resolve()) if key in _PATH_KEYS else v for key, v in (overrides or {}).items()})
     _check_targets(source, values["lora"])
     return TrainConfig(**values, source=str(path))
 
 
-def _resolve_replay(replay: ReplaySection, base: Path) -> None:
+def _resolve_replay(replay: ReplaySection, config: str | Path) -> None:
+    """Paths relative to the config; ``builtin:`` data (e.g. the gate's general items to exclude) from the package."""
     if replay.dataset is not None:
-        replay.dataset = str((base / replay.dataset).resolve())
+        replay.dataset = relative_path(config, replay.dataset)
     if replay.prompts is not None and not replay.prompts.startswith(BUILTIN_PREFIX):
-        replay.prompts = str((base / replay.prompts).resolve())
+        replay.prompts = relative_path(config, replay.prompts)
     if replay.exclude is not None:
-        replay.exclude = [str((base / p).resolve()) for p in replay.exclude]
+        replay.exclude = [relative_path(config, p) for p in replay.exclude]
 
 
 def _field(cls: type, name: str) -> Any:

@@ -28,6 +28,7 @@ from harness.cli import (
     gate_cmd,
     harvest_cmd,
     history_cmd,
+    init_cmd,
     judge_cmd,
     lint_cmd,
     models_cmd,
@@ -56,6 +57,7 @@ VERBS = (
     calibrate_cmd,
     judge_cmd,
     decide_cmd,
+    init_cmd,
 )
 _OS_CODES = {errno.ENOENT: "file-not-found", errno.EISDIR: "not-a-file", errno.ENOTDIR: "not-a-folder",
              errno.EEXIST: "path-exists", errno.EACCES: "permission-denied", errno.ENOSPC: "disk-full"}

@@ -9,8 +9,8 @@
       alpha: 0.05                      # McNemar, for pass/fail primaries
       min_cases: 50                    # fewer is inconclusive, never a pass
       floors: {schema_valid: 0.95}     # candidate point estimates that must be reached
-      general: {items: ../general/items.jsonl, tolerance: 0.05, max_new_tokens: 48}
-      forgetting: {text: ../general/text.jsonl, tolerance: 0.10}
+      general: {items: builtin:general, tolerance: 0.05, max_new_tokens: 48}  # or a path
+      forgetting: {text: builtin:general-text, tolerance: 0.10}  # or a path
       judge_metrics: []                # metrics that count only while the judge's stored calibration passes
       judge: {rubric: judge/rubric.yaml, store: ../../.harness/judge, max_age_days: 30}
       n_resamples: 10000

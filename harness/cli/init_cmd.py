@@ -1,0 +1,48 @@
+"""``harness init --data DATA.jsonl --task NAME [--schema S] [--out DIR]``: a starter task from your data.
+
+Splits the data (stable, by input hash) and writes ``harness.yaml``, ``lora.yaml`` and a gate
+suite ``test_<task>_gate.py`` into DIR (default ``suites/<task>``). Existing files are kept
+unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.starter import StarterRequest, init_task
+
+MIN_CASES = 50  # the starter gate's min_cases
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("init", help="write a starter harness.yaml, lora.yaml and gate suite for a task",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, help="chat JSONL file of the task's examples")
+    parser.add_argument("--task", required=True, help="task name (registry, candidate ids, suite)")
+    parser.add_argument("--schema", help="JSON Schema of the outputs: scoring and the gate use its fields")
+    parser.add_argument("--out", help="folder for the configs, suite and split (default: suites/<task>)")
+    parser.add_argument("--model", default="smollm2-135m-instruct",
+                        help="base model: alias, local folder, .gguf file or Hugging Face id (default: the embedded model)")
+    parser.add_argument("--eval-split", type=float, default=0.1, help="share held out for the gate (default 0.1)")
+    parser.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing files")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out or Path("suites") / args.task)
+    result = init_task(StarterRequest(Path(args.data), args.task, out, Path(args.schema) if args.schema else None,
+                                      args.model, args.eval_split, args.seed, args.force))
+    for path in result.files:
+        print(f"wrote {path}")
+    print(f"split: {result.n_train} training, {result.n_heldout} held-out examples")
+    if result.fields:
+        print(f"gate primary: field_macro_f1 over {', '.join(result.fields)}")
+    if result.n_heldout < MIN_CASES:
+        print(f"note: the gate needs {MIN_CASES} held-out cases (min_cases) and will say inconclusive with "
+              f"{result.n_heldout}; add data or raise --eval-split")
+    print(f"next: harness lint {args.data} --heldout {out / 'data/heldout.jsonl'}; harness train {out / 'lora.yaml'} "
+          f"(prints candidates/<id>); harness gate candidates/<id> --config {out / 'harness.yaml'} --promote; "
+          f"pytest {out}")
+    return 0
