@@ -6,7 +6,6 @@ Eval loss every epoch, early stopping on it, and the best epoch is what gets sav
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -14,6 +13,7 @@ from typing import Any, NamedTuple
 from harness.models import LoadedModel, ensure_pad_token, load_model
 from training.config import TrainConfig
 from training.data import TrainingSets, tokenize_all
+from training.distributed import effective_batch_size, shared_tempdir
 from training.targets import check_target_modules
 from training.throughput import StepTimer
 
@@ -82,6 +82,7 @@ def training_arguments(config: TrainConfig, output_dir: str, *, use_cuda: bool, 
         report_to="none",
         remove_unused_columns=False,
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,  # LoRA uses every trainable weight; skips DDP's extra graph walk
     )
     arguments.update(overrides)
     return TrainingArguments(**arguments)
@@ -101,7 +102,7 @@ def train(config: TrainConfig, sets: TrainingSets) -> TrainResult:
     eval_data = tokenize_all(tokenizer, sets.validation, config.training.max_length)
     timer = StepTimer()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="harness-train-") as checkpoints:
+    with shared_tempdir("harness-train-") as checkpoints:  # one folder for all ranks under torchrun/accelerate
         trainer = Trainer(
             model=model,
             args=training_arguments(config, checkpoints, use_cuda=torch.cuda.is_available()),
@@ -124,6 +125,9 @@ def train(config: TrainConfig, sets: TrainingSets) -> TrainResult:
         "train_examples": len(train_data),
         "validation_examples": len(eval_data),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "world_size": trainer.args.world_size,
+        "effective_batch_size": effective_batch_size(config.training.batch_size, config.training.gradient_accumulation,
+                                                     trainer.args.world_size),
     }
     return TrainResult(trainer.model, tokenizer, base, list(state.log_history), stats)
 
