@@ -88,10 +88,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     """xdist controller: one summary of the workers' sessions, each table once (a local session prints its own)."""
     summaries = config.stash.get(WORKER_SUMMARIES, [])
     if summaries:
-        from harness.suite_xdist import controller_lines
+        from harness.suite_xdist import controller_lines, remove_shared_folders
 
         for line in controller_lines(summaries):
             terminalreporter.write_line(line)
+        remove_shared_folders(summaries)
 
 
 @pytest.fixture(scope="session")

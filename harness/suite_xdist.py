@@ -2,7 +2,7 @@
 
 Under ``-n N`` every worker has its own :class:`~harness.suite.SuiteSession`. The first
 worker that needs a decision takes a file lock in ``<runs_dir>/.xdist-<testrunuid>/``
-(one folder per xdist session), computes it and writes it there; the others wait on the
+(one folder per xdist session, removed at its end), computes it and writes it there; the others wait on the
 lock and read it back (:meth:`Decision.from_dict`), or the same one-line error. Only the
 worker that computed a decision writes it beside its run and into the candidate's history.
 Workers hand the controller a :class:`WorkerSummary`; the controller prints one table per
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -73,7 +74,7 @@ def shared_decisions(workerinput: dict[str, Any] | None, runs_dir: str | Path) -
     """The shared store of an xdist worker (None outside xdist: each decision is computed in-process)."""
     if workerinput is None:
         return None
-    return SharedDecisions(Path(runs_dir) / f".xdist-{workerinput['testrunuid']}")
+    return SharedDecisions(Path(runs_dir).resolve() / f".xdist-{workerinput['testrunuid']}")
 
 
 @dataclass
@@ -87,6 +88,8 @@ class WorkerSummary:
     """Verdict lines by config, from the worker that computed the decision."""
     computed: int = 0
     read: int = 0
+    shared_folder: str | None = None
+    """The session's lock folder, removed by the controller once every worker is done."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``workeroutput``."""
@@ -122,4 +125,11 @@ def worker_summary(session: Any) -> WorkerSummary:
                 for key, results in session.runs.items()},
         decisions={source: decision_line(decision, source) for source, decision in session.decisions.items()
                    if source in shared.computed},
-        computed=len(shared.computed), read=len(shared.read))
+        computed=len(shared.computed), read=len(shared.read),
+        shared_folder=str(session.shared.folder) if session.shared is not None else None)
+
+
+def remove_shared_folders(summaries: list[dict[str, Any]]) -> None:
+    """Remove the session's lock folders (the controller calls it when every worker is done)."""
+    for folder in {s.get("shared_folder") for s in summaries} - {None}:
+        shutil.rmtree(str(folder), ignore_errors=True)

@@ -186,6 +186,7 @@ def test_xdist_computes_each_decision_once_and_the_controller_prints_one_summary
     assert "across 2 worker(s); 1 gate decision(s) computed, 1 read from another worker" in out
     history = list((suite.path / "candidates" / "triage-1" / "decisions").glob("*.json"))
     assert len(history) == 1 and len(list((suite.path / "runs").glob("*/decision.json"))) == 1
+    assert not list((suite.path / "runs").glob(".xdist-*"))  # the lock folder goes once every worker is done
     junit = (suite.path / "report.xml").read_text()
     assert 'name="worker" value="gw0"' in junit and 'name="worker" value="gw1"' in junit  # figures from every worker
     verdict = json.loads(history[0].read_text())["verdict"]
