@@ -49,6 +49,14 @@ def effective_batch_size(batch_size: int, gradient_accumulation: int, world_size
     return batch_size * gradient_accumulation * world_size
 
 
+def pin_local_device() -> None:
+    """Under a multi-GPU launch, make ``cuda`` mean this rank's GPU (``LOCAL_RANK``), so no rank loads onto GPU 0."""
+    import torch
+
+    if world().size > 1 and torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+
+
 def _process_group() -> Any:
     """``torch.distributed``, its process group started (accelerate picks gloo without CUDA, NCCL with it)."""
     import torch.distributed as dist

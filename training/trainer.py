@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from harness.models import LoadedModel, ensure_pad_token, load_model
 from training.config import TrainConfig
 from training.data import TrainingSets, tokenize_all
-from training.distributed import effective_batch_size, shared_tempdir
+from training.distributed import effective_batch_size, pin_local_device, shared_tempdir
 from training.targets import check_target_modules
 from training.throughput import StepTimer
 
@@ -95,6 +95,7 @@ def train(config: TrainConfig, sets: TrainingSets) -> TrainResult:
     from transformers import DataCollatorForSeq2Seq, Trainer, set_seed
 
     set_seed(config.seed)
+    pin_local_device()
     base = load_model(config.base_model)
     tokenizer = base.tokenizer
     ensure_pad_token(tokenizer, base.model)
