@@ -4,8 +4,9 @@ Modelled on ``_pytest/junitxml.py`` and xdist's ``plugin.py``. Inert unless a ``
 fixture is used: importing it imports nothing heavy, loads no model and writes no file.
 The first fixture use creates one :class:`~harness.suite.SuiteSession`, keeps it in
 ``config.stash`` under a typed key, and registers it as a plugin that owns the session's
-end (writing decisions, the terminal summary). Under xdist each worker has its own session
-and hands its summary lines to the controller (``workeroutput``), which prints them.
+end (writing decisions, the terminal summary). Under xdist each worker has its own session,
+decisions are computed once per session behind a file lock, and each worker hands its
+summary to the controller (``workeroutput``), which prints one (``harness/suite_xdist.py``).
 Per-test figures travel as ``user_properties`` (so JUnit XML and xdist keep them).
 """
 
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
     from harness.suite_gate import Gate
 
 SESSION_KEY = pytest.StashKey["SuiteSession"]()
-WORKER_LINES = pytest.StashKey[list[str]]()
-"""On the xdist controller: summary lines the workers sent back."""
+WORKER_SUMMARIES = pytest.StashKey[list[dict[str, Any]]]()
+"""On the xdist controller: the summaries the workers sent back (``harness/suite_xdist.py``)."""
 MARKERS = (
     "harness_suite(name, version): the eval suite and its version this test belongs to (recorded in the gate's "
     "decision), e.g. @pytest.mark.harness_suite('triage', version='1')",
@@ -67,6 +68,9 @@ def _session(config: pytest.Config) -> SuiteSession:
             candidates=candidates, limit=config.getoption("--limit"),
             repeats=config.getoption("--repeats"), no_cache=config.getoption("--no-cache"),
             runs_dir=config.getoption("--harness-runs-dir")), worker=is_worker(config))
+        from harness.suite_xdist import shared_decisions
+
+        session.shared = shared_decisions(getattr(config, "workerinput", None), config.getoption("--harness-runs-dir"))
         config.stash[SESSION_KEY] = session
         config.pluginmanager.register(session, "harness-suite-session")
     return config.stash[SESSION_KEY]
@@ -74,16 +78,21 @@ def _session(config: pytest.Config) -> SuiteSession:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    """xdist controller: keep the summary lines a finished worker sent back."""
-    lines = getattr(node, "workeroutput", {}).get("harness_summary")
-    if lines:
-        node.config.stash.setdefault(WORKER_LINES, []).extend(lines)
+    """xdist controller: keep the summary a finished worker sent back."""
+    summary = getattr(node, "workeroutput", {}).get("harness_summary")
+    if summary:
+        node.config.stash.setdefault(WORKER_SUMMARIES, []).append(summary)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """xdist controller: print what the workers' sessions reported (a local session prints its own)."""
-    for line in config.stash.get(WORKER_LINES, []):
-        terminalreporter.write_line(line)
+    """xdist controller: one summary of the workers' sessions, each table once (a local session prints its own)."""
+    summaries = config.stash.get(WORKER_SUMMARIES, [])
+    if summaries:
+        from harness.suite_xdist import controller_lines, remove_shared_folders
+
+        for line in controller_lines(summaries):
+            terminalreporter.write_line(line)
+        remove_shared_folders(summaries)
 
 
 @pytest.fixture(scope="session")

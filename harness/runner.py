@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.backends import AdapterBackend, Backend, make_backend
+from harness.backends import AttachesAdapters, Backend, make_backend
 from harness.cache import GenerationCache
 from harness.cases import load_cases, split_sha256
 from harness.errors import ConfigError
@@ -92,7 +92,7 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
     backend = backend or make_backend(config)
     for variant in variants:
         if variant.adapter is not None:
-            if not isinstance(backend, AdapterBackend):
+            if not isinstance(backend, AttachesAdapters):
                 raise ConfigError(f"variant {variant.spec.name!r} needs an adapter, which the {backend.kind} backend cannot "
                                   "attach; serve the adapter as its own model on the server instead", path=config.source)
             backend.add_adapter(variant.adapter, resolve_adapter(variant.spec.adapter or ""), lazy=True)

@@ -25,6 +25,7 @@ from harness.evalconfig import EvalConfig, load_eval_config, with_adapters
 from harness.gate.decision import Decision
 from harness.records import Case, CaseResult
 from harness.runner import EvalOptions, run_eval
+from harness.suite_xdist import SharedDecisions, worker_summary
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ class SuiteSession:
         """Decisions that could not be made, by config: every later test fails with the same line."""
         self.configs: dict[str, EvalConfig] = {}
         self.summary: list[str] = []
+        self.shared: SharedDecisions | None = None
+        """Under xdist: decisions computed once per session, by the first worker to need them."""
 
     def config_for(self, test_path: Path) -> EvalConfig:
         """The suite's config: ``--harness-config``, else the nearest harness.yaml above the test file."""
@@ -141,9 +144,13 @@ class SuiteSession:
         if key not in self.decisions:
             try:
                 subject, source = self.subject(config), config.source or "harness.yaml"
-                self.decisions[key] = (variant_decision(subject, source, self.eval_options(), backend=self.backend(config))
-                                       if isinstance(subject, str) else
-                                       gate_decision(subject, source, self.eval_options(), backend=self.backend(config)))
+
+                def compute() -> Decision:
+                    if isinstance(subject, str):  # a prompt or RAG deployment: the ladder's checks for that rung
+                        return variant_decision(subject, source, self.eval_options(), backend=self.backend(config))
+                    return gate_decision(subject, source, self.eval_options(), backend=self.backend(config))
+
+                self.decisions[key] = compute() if self.shared is None else self.shared.decision(key, compute)
             except HarnessError as exc:
                 self.errors[key] = exc
                 raise
@@ -171,7 +178,7 @@ class SuiteSession:
         self.summary = write_session(self)
         workeroutput = getattr(session.config, "workeroutput", None)
         if workeroutput is not None:
-            workeroutput["harness_summary"] = self.summary
+            workeroutput["harness_summary"] = worker_summary(self).to_dict()
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -96,6 +96,8 @@ def write_session(session: SuiteSession) -> list[str]:
     for results in session.runs.values():
         lines += variant_summary(results).to_string().splitlines()
     for source, decision in session.decisions.items():
+        if session.shared is not None and source not in session.shared.computed:
+            continue  # another xdist worker computed it, and writes it
         if decision.run:
             atomic_write_json(Path(decision.run) / "decision.json", decision.to_dict())
         if decision.candidate_path:

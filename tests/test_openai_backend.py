@@ -239,7 +239,7 @@ def test_identity_and_adapters() -> None:
     assert made.kind == "openai"
     assert made.identity() == {"base_url": "http://127.0.0.1:1/v1", "model": "stub-model"}
     assert made.adapter_identity(None) is None
-    with pytest.raises(ConfigError, match="own model name"):
+    with pytest.raises(ConfigError, match="'lora-a' is not registered"):  # add_adapter registers (tests/test_lora_engine.py)
         made.adapter_identity("lora-a")
 
 

@@ -165,3 +165,30 @@ def test_xdist_workers_share_the_cache(suite):
     database = sqlite3.connect(suite.path / "cache" / "generations.sqlite")
     assert database.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert database.execute("SELECT COUNT(*) FROM generations").fetchone()[0] == 8
+
+
+def test_xdist_computes_each_decision_once_and_the_controller_prints_one_summary(suite, tiny_adapters):
+    pytest.importorskip("xdist")
+    candidate = make_candidate(suite, tiny_adapters)
+    suite.makepyfile(test_gate="""
+        import os
+        import pytest
+        @pytest.mark.parametrize("check", ["data", "beats prompt-only", "held-out leakage", "data"])
+        def test_check(harness_gate, record_property, check):
+            record_property("worker", os.environ["PYTEST_XDIST_WORKER"])
+            harness_gate.check(check)
+            harness_gate.node.user_properties.append(("verdict", harness_gate.decision.verdict))
+    """)
+    result = suite.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--candidate", f"triage={candidate}",
+                                        "--junitxml", "report.xml")
+    result.assert_outcomes(passed=4)
+    out = result.stdout.str()
+    assert out.count("model load(s) this session") == 1 and out.count("gate triage (") == 1
+    assert "across 2 worker(s); 1 gate decision(s) computed, 1 read from another worker" in out
+    history = list((suite.path / "candidates" / "triage-1" / "decisions").glob("*.json"))
+    assert len(history) == 1 and len(list((suite.path / "runs").glob("*/decision.json"))) == 1
+    assert not list((suite.path / "runs").glob(".xdist-*"))  # the lock folder goes once every worker is done
+    junit = (suite.path / "report.xml").read_text()
+    assert 'name="worker" value="gw0"' in junit and 'name="worker" value="gw1"' in junit  # figures from every worker
+    verdict = json.loads(history[0].read_text())["verdict"]
+    assert junit.count(f'name="verdict" value="{verdict}"') == 4

@@ -11,17 +11,22 @@ from training.config import TrainConfig, load_config
 
 
 def train_candidate(config: TrainConfig) -> Path:
-    """Prepare the data, train, and write ``<output_dir>/<id>/``; return its path."""
+    """Prepare the data, train, and write ``<output_dir>/<id>/``; return its path.
+
+    Under ``torchrun``/``accelerate launch`` every rank trains its share and the main process
+    alone writes the candidate (``training/distributed.py``); every rank returns its path.
+    """
     from training.candidate import write_candidate
     from training.data import prepare_sets
+    from training.distributed import on_main, shared_work_folder
     from training.trainer import train
-    from training.workdir import check_output_dir, work_folder
+    from training.workdir import check_output_dir
 
     check_output_dir(config.output_dir)
     sets = prepare_sets(config)
-    with work_folder(config.output_dir) as work:
+    with shared_work_folder(config.output_dir) as work:  # one scratch folder for every rank
         result = train(config, sets, work / "checkpoints")
-        return write_candidate(config, result, sets.provenance, work)
+        return on_main(lambda: write_candidate(config, result, sets.provenance, work))
 
 
 __all__ = ["TrainConfig", "load_config", "train_candidate"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.backends.base import AdapterBackend, Backend
+from harness.backends.base import AdapterBackend, AttachesAdapters, Backend
 from harness.evalconfig import EvalConfig
 
 
@@ -19,4 +19,4 @@ def make_backend(config: EvalConfig) -> Backend:
     return LocalBackend(config.model, **options)
 
 
-__all__ = ["AdapterBackend", "Backend", "make_backend"]
+__all__ = ["AdapterBackend", "AttachesAdapters", "Backend", "make_backend"]

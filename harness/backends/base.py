@@ -36,12 +36,17 @@ class Backend(Protocol):
 
 
 @runtime_checkable
-class AdapterBackend(Backend, Protocol):
-    """A backend that attaches LoRA adapters by name and scores text (the gate's forgetting check needs both)."""
+class AttachesAdapters(Backend, Protocol):
+    """A backend that attaches LoRA adapters by name (local; openai on an engine with dynamic LoRA loading)."""
 
     def add_adapter(self, name: str, folder: str | Path, *, lazy: bool = False) -> None:
         """Register the adapter in ``folder`` as ``name`` (``lazy``: load it on first use)."""
         ...
+
+
+@runtime_checkable
+class AdapterBackend(AttachesAdapters, Protocol):
+    """A backend that attaches LoRA adapters by name and scores text (the gate's forgetting check needs both)."""
 
     def token_losses(self, texts: Sequence[str], adapter: str | None, *, batch_size: int = 8) -> list[float]:
         """Mean per-token loss of each text under ``adapter`` (None: the base model)."""

@@ -23,10 +23,12 @@ import threading
 import time
 import weakref
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import openai
 
+from harness.backends.lora_endpoint import LoraEndpoint
 from harness.errors import ConfigError
 from harness.records import Decoding, Generation, GenerationRequest
 
@@ -86,6 +88,9 @@ class OpenAICompatibleBackend:
         self._key_is_set = bool(os.environ.get(api_key_env))
         self._lock = threading.Lock()
         self._live: _Session | None = None
+        self._served: dict[str, str] = {}
+        self._lora = LoraEndpoint(base_url, self._key, timeout_s)
+        weakref.finalize(self, self._lora.unload_all)  # never leave a candidate loaded on the engine
 
     def __repr__(self) -> str:
         return (f"OpenAICompatibleBackend(base_url={self.base_url!r}, model={self.model!r}, "
@@ -101,15 +106,14 @@ class OpenAICompatibleBackend:
         return {"base_url": self.base_url, "model": self.model}
 
     def adapter_identity(self, name: str | None) -> dict[str, Any] | None:
-        """None for the base model; adapters are not attachable through this API.
+        """None for the base model; path, sha256 and served name of an adapter added with ``add_adapter``."""
+        return None if name is None else self._lora.identity(name)
 
-        Raises:
-            ConfigError: ``name`` is not None.
-        """
-        if name is None:
-            return None
-        raise ConfigError(f"adapter {name!r} cannot be attached through an OpenAI-compatible server: there an adapter is "
-                          f"served as its own model name; configure a variant with that model instead of an adapter")
+    def add_adapter(self, name: str, folder: str | Path, *, lazy: bool = False) -> None:
+        """Register an adapter folder to load on the engine (``harness/backends/lora_endpoint.py``); ``lazy``: on first use."""
+        self._lora.register(name, folder)
+        if not lazy:
+            self._lora.served_names([name])
 
     def generate(self, requests: Sequence[GenerationRequest], decoding: Decoding) -> list[Generation]:
         """Generations for ``requests`` in order; failures are recorded in each generation's ``error``.
@@ -117,11 +121,13 @@ class OpenAICompatibleBackend:
         Safe to call from any thread, also one that runs its own event loop: the requests run
         on this backend's private loop, whose client (and its open connections) is reused.
         """
+        self._served.update(self._lora.served_names(r.adapter for r in requests))  # loads new adapters on the engine
         session = self._session()
         return session.run(self._generate_all(session, requests, decoding))
 
     def close(self) -> None:
-        """Close the client's connections and stop the private loop (a later ``generate`` starts anew)."""
+        """Unload the adapters it loaded, close the connections and stop the private loop (a later ``generate`` starts anew)."""
+        self._lora.unload_all()
         with self._lock:
             session, self._live = self._live, None
         if session is not None:
@@ -148,9 +154,6 @@ class OpenAICompatibleBackend:
     async def _one(self, client: openai.AsyncOpenAI, semaphore: asyncio.Semaphore, request: GenerationRequest,
                    decoding: Decoding) -> Generation:
         generation = Generation(request.case_id, request.variant, request.sample)
-        if request.adapter is not None:
-            generation.error = f"adapter {request.adapter!r} requested, but an OpenAI-compatible backend has no adapters"
-            return generation
         async with semaphore:
             try:
                 response, generation.latency_s = await asyncio.wait_for(
@@ -171,11 +174,12 @@ class OpenAICompatibleBackend:
 
     async def _with_retries(self, client: openai.AsyncOpenAI, request: GenerationRequest,
                             decoding: Decoding) -> tuple[Any, float]:
+        model = self.model if request.adapter is None else self._served[request.adapter]
         for attempt in range(self.max_retries + 1):
             started = time.perf_counter()
             try:
                 response = await _bounded(client.chat.completions.create(
-                    model=self.model, messages=[{"role": m["role"], "content": m["content"]} for m in request.messages],
+                    model=model, messages=[{"role": m["role"], "content": m["content"]} for m in request.messages],
                     max_tokens=decoding.max_new_tokens, temperature=decoding.temperature, top_p=decoding.top_p,
                     seed=decoding.seed + request.sample), self.timeout_s)
                 return response, round(time.perf_counter() - started, 4)

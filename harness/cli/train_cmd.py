@@ -50,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
             print(finding, file=sys.stderr)
         print(f"harness train: {exc}", file=sys.stderr)
         return 1
+    from training.distributed import world
+
+    if not world().is_main:  # torchrun/accelerate: the main process prints the path and runs the gate
+        return 0
     print(path)
     if not args.gate:
         return 0
