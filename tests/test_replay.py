@@ -17,7 +17,7 @@ from training.data import prepare_sets
 from training.replay import ReplayOverlap, exclude_paths, load_prompts, replies_hash
 
 ROOT = Path(__file__).resolve().parents[1]
-GENERAL = ROOT / "suites" / "general"
+GENERAL = ROOT / "harness" / "resources" / "general"
 CONFIG = """\
 base_model: {model}
 dataset: ./train.jsonl

