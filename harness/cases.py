@@ -62,6 +62,11 @@ def _parse(path: str | Path, number: int, text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=number, code="invalid-json") from exc
+    except RecursionError:
+        raise InputError("nested too deeply to read; each line must be one flat case", path=str(path), line=number,
+                         code="invalid-json") from None
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        raise InputError(f"invalid JSON: {exc}", path=str(path), line=number, code="invalid-json") from None
 
 
 def _item(path: str | Path, number: int, text: str, task: str) -> Case:

@@ -87,6 +87,8 @@ class BackendSpec:
     kind: str = "local"
     options: dict[str, Any] = field(default_factory=dict)
     """The keys given in the file (checked against :class:`LocalOptions` / :class:`OpenAIOptions`)."""
+    line: int | None = field(default=None, compare=False)
+    """The ``backend`` key's line in the config (where a backend's own refusal is reported)."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,14 @@ def _backend(source: ConfigSource, data: Any) -> BackendSpec:
         raise source.error("backend.kind", f"backend.kind must be one of {', '.join(_BACKENDS)}, got {kind!r}")
     options = {k: v for k, v in data.items() if k != "kind"}
     parse_section(source, "backend", options, _BACKENDS[kind])
-    return BackendSpec(kind, options)
+    return BackendSpec(kind, options, line=source.lines.get("backend"))
+
+
+def backend_error(config: EvalConfig, exc: ConfigError) -> ConfigError:
+    """A backend constructor's refusal (no location of its own) placed at the config's ``backend`` line."""
+    if exc.path is not None:
+        return exc
+    return ConfigError(exc.message, path=config.source, line=config.backend.line, code=exc.code)
 
 
 def _variant(source: ConfigSource, name: str, data: Any) -> VariantSpec:

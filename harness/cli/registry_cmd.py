@@ -26,9 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """List candidates; a damaged one is listed, marked and explained, and the rest still show."""
+    from harness.errors import InputError
     from harness.registry import candidates, load_index, registry_root
 
     root = registry_root(args.root)
+    if root.exists() and not root.is_dir():
+        raise InputError("the registry root is not a folder; give the folder `harness train` writes candidates to",
+                         path=str(root), code="not-a-folder")
     currents = {entry.current.id: task for task, entry in load_index(root).items() if entry.current}
     for item in candidates(root):
         mark = f"  <- current {currents[item.id]}" if item.id in currents else ""

@@ -86,7 +86,7 @@ def gate_decision(candidate: str | Path, config_path: str | Path, options: EvalO
     candidate = Path(candidate)
     manifest = _manifest(candidate)
     config, rules = load_gate(config_path)
-    if manifest.get("task") not in (None, config.task):
+    if manifest["task"] != config.task:
         raise InputError(f"candidate was trained for task {manifest['task']!r}, the config gates {config.task!r}",
                          path=str(candidate), code="task-mismatch")
     config = with_adapters(config, {rules.candidate: candidate})
@@ -110,6 +110,10 @@ def _manifest(candidate: Path) -> dict[str, Any]:
         raise InputError(f"damaged manifest ({exc}); retrain the candidate", path=str(path), code="bad-manifest") from None
     if not isinstance(manifest, dict):
         raise InputError("manifest is not a JSON object; retrain the candidate", path=str(path), code="bad-manifest")
+    if not isinstance(manifest.get("task"), str) or not manifest["task"]:
+        raise InputError(f"the manifest names no task (a non-empty string), got {manifest.get('task')!r}; a candidate "
+                         "is gated for the task it was trained for: retrain it with `harness train`", path=str(path),
+                         code="bad-manifest")
     return manifest
 
 
