@@ -110,6 +110,8 @@ class BM25Retriever:
 
     def search(self, queries: list[str], k: int) -> list[list[Passage]]:
         """The ``k`` best passages for each query, best first (fewer if the corpus is smaller)."""
+        if not queries:
+            return []
         k = min(k, len(self.passages))
         tokens = self._bm25s.tokenize(queries, stopwords="en", show_progress=False)
         hits, _ = self.index.retrieve(tokens, k=k, show_progress=False)

@@ -252,3 +252,71 @@ def test_eval_help_states_the_exit_codes(capsys):
     with pytest.raises(SystemExit):
         main(["eval", "--help"])
     assert "1 when every generation of some variant failed" in " ".join(capsys.readouterr().out.split())
+
+
+# --- what a new user tried on every verb (item 8 of issue 16) ---
+
+@pytest.mark.parametrize("verb", ["eval", "train"])
+@pytest.mark.parametrize("content, code", [
+    (b"\xff\xfe\x00binary", "not-utf8"),
+    (b"a: " + b"[" * 20_000 + b"]" * 20_000 + b"\n", "too-deep"),
+])
+def test_a_config_that_is_not_yaml_text_is_one_line(verb, content, code, tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_bytes(content)
+    assert (cli(verb, "--config", str(config)) if verb == "eval" else cli(verb, str(config))) == 2
+    one_line_error(capsys, f"{config}: {code}: ")
+
+
+@pytest.mark.parametrize("verb, config_text, message", [
+    ("eval", "base_model: smollm2-135m-instruct\ndataset: ./d.jsonl\ntask: t\n", "unknown key base_model"),
+    ("train", "task: t\nmodel: m\ncases: ./c.jsonl\nvariants: {a: {kind: prompt}}\n", "unknown key model"),
+])
+def test_the_other_kind_of_config_is_refused_at_its_first_foreign_key(verb, config_text, message, tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text(config_text)
+    assert (cli(verb, "--config", str(config)) if verb == "eval" else cli(verb, str(config))) == 2
+    one_line_error(capsys, f"{config}:", message)
+
+
+@pytest.mark.parametrize("old, new, where", [
+    ("model: stub-model", "model: [a, b]", ":2: bad-config: model must be a non-empty string"),
+    ("backend:\n  kind: openai", "backend: [openai]\nx:\n  kind: openai", ":3: bad-config: backend must be a mapping"),
+])
+def test_top_level_values_of_the_wrong_type(project, old, new, where, capsys):
+    config = project / "harness.yaml"
+    text = config.read_text().replace(old, new)
+    if "x:" in text:  # drop the orphaned backend settings
+        text = text.split("x:\n")[0] + "cases:" + text.split("cases:")[1]
+    config.write_text(text)
+    assert eval_cli(project) == 2
+    one_line_error(capsys, f"{config}{where}")
+
+
+def test_an_empty_cases_file_is_refused_before_generating(project, server, capsys):
+    cases = project / "heldout.jsonl"
+    cases.write_text("\n")
+    assert eval_cli(project) == 2
+    one_line_error(capsys, f"{cases}: no-cases")
+    assert server[1].requests == 0
+
+
+@pytest.mark.parametrize("argv", [
+    ["split", "{empty}", "--eval-split", "0.2", "--out", "{tmp}/out"],
+    ["ask", "{empty}", "--model", "none-needed"],
+    ["harvest", "{empty}", "--reference", "{data}", "--out", "{tmp}/queue.jsonl"],
+])
+def test_an_empty_data_file_is_exit_2_not_an_empty_result(argv, tmp_path, capsys):
+    empty, data = tmp_path / "empty.jsonl", write_triage_file(tmp_path / "data.jsonl", 8)
+    empty.write_text("")
+    assert cli(*[a.format(empty=empty, data=data, tmp=tmp_path) for a in argv]) == 2
+    line = one_line_error(capsys, f"{empty}: no-")
+    assert "no usable log line" in line or "no examples" in line
+    assert not (tmp_path / "out").exists() and not (tmp_path / "queue.jsonl").exists()
+
+
+def test_lint_of_an_empty_file_is_a_finding(tmp_path, capsys):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    assert cli("lint", str(empty), "--model", "none") == 1
+    assert f"{empty}:0: no-examples: " in capsys.readouterr().out
