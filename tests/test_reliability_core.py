@@ -320,3 +320,47 @@ def test_lint_of_an_empty_file_is_a_finding(tmp_path, capsys):
     empty.write_text("\n\n")
     assert cli("lint", str(empty), "--model", "none") == 1
     assert f"{empty}:0: no-examples: " in capsys.readouterr().out
+
+
+GATE_CONFIG = """\
+task: triage
+model: {model}
+cases: ./heldout.jsonl
+variants:
+  base: {{kind: prompt}}
+  cand: {{kind: adapter, adapter: ./cand}}
+scoring: {{exact_match: true}}
+gate:
+  candidate: cand
+  baselines: [base]
+  primary: exact_match
+  general: {{items: ./items.jsonl}}
+  forgetting: {{text: ./text.jsonl}}
+"""
+
+
+@pytest.mark.parametrize("name, content, where", [
+    ("text.jsonl", '{"text": "fine"}\n{"txt": "typo"}\n', "text.jsonl:2: bad-text"),
+    ("text.jsonl", "\n", "text.jsonl: no-text"),
+    ("text.jsonl", None, "text.jsonl: not-a-file"),
+    ("items.jsonl", '{"id": "i", "kind": "k", "prompt": "p"}\n', "items.jsonl:1: "),
+])
+def test_gate_files_are_checked_before_the_gate_runs(name, content, where, tiny_checkpoint, tiny_adapters, tmp_path,
+                                                     capsys):
+    import shutil
+
+    candidate = tmp_path / "cand"
+    shutil.copytree(tiny_adapters["a"], candidate)
+    (candidate / "manifest.json").write_text(json.dumps({"task": "triage"}))
+    write_triage_file(tmp_path / "heldout.jsonl", 4)
+    (tmp_path / "items.jsonl").write_text('{"id": "i", "kind": "k", "prompt": "p", "checks": [{"type": "nonempty"}]}\n')
+    (tmp_path / "text.jsonl").write_text('{"text": "fine"}\n')
+    if content is None:
+        (tmp_path / name).unlink()
+        os.mkfifo(tmp_path / name)
+    else:
+        (tmp_path / name).write_text(content)
+    (tmp_path / "harness.yaml").write_text(GATE_CONFIG.format(model=tiny_checkpoint))
+    assert cli("gate", str(candidate), "--config", str(tmp_path / "harness.yaml"), "--runs-dir", str(tmp_path / "runs")) == 2
+    one_line_error(capsys, where)
+    assert not (candidate / "decision.json").exists() and not (tmp_path / "runs").exists()

@@ -22,7 +22,7 @@ from harness.errors import ConfigError, HarnessError, InputError
 from harness.evalconfig import EvalConfig, load_eval_config, with_adapters
 from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check
 from harness.gate.decision import Decision, GateCheck
-from harness.gate.probes import forgetting_check, general_check, leakage_check
+from harness.gate.probes import check_gate_files, forgetting_check, general_check, leakage_check
 from harness.gate.rules import GateRules, gate_rules
 from harness.gate.store import hash_inputs, write_decision
 from harness.metrics import by_variant, variant_metrics
@@ -55,6 +55,7 @@ def run_gate(candidate: str | Path, config_path: str | Path, options: EvalOption
         InputError: the candidate folder, config or environment is unusable (nothing is written).
     """
     options = options or EvalOptions()
+    check_adapter_folder(candidate)  # "not an adapter" says more than "not a writable folder"
     check_writable(Path(candidate), options.runs_dir)
     decision = gate_decision(candidate, config_path, options)
     write_decision(decision, Path(candidate))
@@ -89,6 +90,7 @@ def gate_decision(candidate: str | Path, config_path: str | Path, options: EvalO
     if manifest["task"] != config.task:
         raise InputError(f"candidate was trained for task {manifest['task']!r}, the config gates {config.task!r}",
                          path=str(candidate), code="task-mismatch")
+    check_gate_files(rules)
     config = with_adapters(config, {rules.candidate: candidate})
     data = manifest.get("data") or {}
     inputs = hash_inputs(candidate, config.source, config.cases, data.get("dataset"), data.get("dataset_sha256"))
