@@ -39,10 +39,13 @@ def load_cases(path: str | Path, task: str) -> list[Case]:
     """Load every case of a held-out file.
 
     Raises:
-        InputError: the file is missing or a line fits neither format (with its line).
+        InputError: the file is missing or empty, or a line fits neither format (with its line).
     """
     lines = read_lines(path)
     first = next((line for line in lines if line.strip()), "")
+    if not first:
+        raise InputError("no cases in this file; give the held-out JSONL that `harness split` writes", path=str(path),
+                         code="no-cases")
     if '"question"' in first and '"messages"' not in first:
         return [_question(path, number, text, task) for number, text in enumerate(lines, 1) if text.strip()]
     if '"checks"' in first and '"messages"' not in first:
@@ -62,6 +65,11 @@ def _parse(path: str | Path, number: int, text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", path=str(path), line=number, code="invalid-json") from exc
+    except RecursionError:
+        raise InputError("nested too deeply to read; each line must be one flat case", path=str(path), line=number,
+                         code="invalid-json") from None
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        raise InputError(f"invalid JSON: {exc}", path=str(path), line=number, code="invalid-json") from None
 
 
 def _item(path: str | Path, number: int, text: str, task: str) -> Case:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from harness.errors import ConfigError
+from harness.fileio import check_regular_file
 
 BUILTIN_PREFIX = "builtin:"
 BUILTINS = {
@@ -45,13 +46,17 @@ def read_yaml(path: str | Path) -> ConfigSource:
     """Parse a YAML file whose top level must be a mapping.
 
     Raises:
-        ConfigError: missing file, YAML syntax error (with its line), or not a mapping.
+        ConfigError: missing file, YAML syntax error (with its line), not UTF-8, or not a mapping.
+        InputError: not a regular file (a directory, a pipe or device).
     """
     path = Path(path)
+    if not path.exists():
+        raise ConfigError("config file not found; check the path", path=str(path), code="file-not-found")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError("config file not found; check the path", path=str(path), code="file-not-found") from exc
+        text = check_regular_file(path, "config file").read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start}); give a YAML config file", path=str(path),
+                          code="not-utf8") from None
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -59,6 +64,8 @@ def read_yaml(path: str | Path) -> ConfigSource:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path), line=line) from exc
+    except RecursionError:
+        raise ConfigError("nested too deeply to read; flatten the config", path=str(path), code="too-deep") from None
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping of keys to values", path=str(path), line=1)
     lines: dict[str, int] = {}

@@ -87,6 +87,8 @@ class BackendSpec:
     kind: str = "local"
     options: dict[str, Any] = field(default_factory=dict)
     """The keys given in the file (checked against :class:`LocalOptions` / :class:`OpenAIOptions`)."""
+    line: int | None = field(default=None, compare=False)
+    """The ``backend`` key's line in the config (where a backend's own refusal is reported)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def load_eval_config(path: str | Path) -> EvalConfig:
     source = read_yaml(path)
     top = [f.name for f in fields(EvalConfig) if f.name not in ("rules", "source")]
     data = check_keys(source, "", source.data, top, ["task", "cases", "variants"])
-    model = str(data.get("model", "smollm2-135m-instruct"))
+    model = _string(source, "model", data.get("model", "smollm2-135m-instruct"))
     if (Path(path).resolve().parent / model).exists():
         model = relative_path(path, model)
     variants_data = check_keys(source, "variants", data["variants"], list(data["variants"] or {}), [])
@@ -154,12 +156,21 @@ def _string(source: ConfigSource, key: str, value: Any) -> str:
 
 
 def _backend(source: ConfigSource, data: Any) -> BackendSpec:
-    kind = data.get("kind", "local") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise source.error("backend", f"backend must be a mapping such as {{kind: local}}, got {data!r}")
+    kind = data.get("kind", "local")
     if kind not in _BACKENDS:
         raise source.error("backend.kind", f"backend.kind must be one of {', '.join(_BACKENDS)}, got {kind!r}")
     options = {k: v for k, v in data.items() if k != "kind"}
     parse_section(source, "backend", options, _BACKENDS[kind])
-    return BackendSpec(kind, options)
+    return BackendSpec(kind, options, line=source.lines.get("backend"))
+
+
+def backend_error(config: EvalConfig, exc: ConfigError) -> ConfigError:
+    """A backend constructor's refusal (no location of its own) placed at the config's ``backend`` line."""
+    if exc.path is not None:
+        return exc
+    return ConfigError(exc.message, path=config.source, line=config.backend.line, code=exc.code)
 
 
 def _variant(source: ConfigSource, name: str, data: Any) -> VariantSpec:

@@ -154,7 +154,10 @@ def promote(candidate: str | Path, root: str | Path | None = None, *, force: boo
         raise InputError(f"{candidate} is not a candidate folder of the registry {root}", code="not-a-candidate")
     if not force:
         check_promotable(folder)
-    task = _candidate_info(folder).task or "default"
+    task = _candidate_info(folder).task
+    if not isinstance(task, str) or not task:
+        raise InputError(f"the manifest names no task (a non-empty string), got {task!r}; only a candidate written by "
+                         "`harness train` is promoted", path=str(folder / "manifest.json"), code="bad-manifest")
     return _deploy(root, task, Deployment(folder.name, forced=force, decision=f"{folder.name}/{LATEST}"))
 
 

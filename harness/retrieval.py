@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from harness.data.load import load_examples, read_lines
 from harness.errors import ConfigError
+from harness.fileio import check_regular_file
 
 CorpusKind = Literal["documents", "passages", "examples"]
 PASSAGE_WORDS = 200
@@ -67,7 +68,11 @@ def load_corpus(path: str | Path, kind: CorpusKind) -> list[Passage]:
 
 
 def _split_document(file: Path) -> list[Passage]:
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = check_regular_file(file, "corpus document").read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start}); save the document as UTF-8", path=str(file),
+                          code="not-utf8") from None
     heading = re.search(r"^#\s+(.+)$", text, re.M)
     title = heading.group(1).strip() if heading else file.stem
     chunks: list[str] = []
@@ -105,6 +110,8 @@ class BM25Retriever:
 
     def search(self, queries: list[str], k: int) -> list[list[Passage]]:
         """The ``k`` best passages for each query, best first (fewer if the corpus is smaller)."""
+        if not queries:
+            return []
         k = min(k, len(self.passages))
         tokens = self._bm25s.tokenize(queries, stopwords="en", show_progress=False)
         hits, _ = self.index.retrieve(tokens, k=k, show_progress=False)

@@ -20,7 +20,7 @@ from harness.cache import GenerationCache
 from harness.cases import load_cases, split_sha256
 from harness.errors import ConfigError
 from harness.evalconfig import EvalConfig
-from harness.fileio import atomic_directory, sha256_file, sha256_text
+from harness.fileio import atomic_directory, make_folder, sha256_file, sha256_text
 from harness.generation import CacheMode, generate_cached
 from harness.history import index_run
 from harness.models.cache import cache_dir
@@ -85,7 +85,11 @@ def selected_variants(config: EvalConfig, names: list[str] | None) -> list[Varia
 
 
 def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Backend | None = None) -> Run:
-    """Evaluate the config's variants on its cases and write the run."""
+    """Evaluate the config's variants on its cases and write the run.
+
+    Raises:
+        InputError: bad cases, variants or scorers, or a ``runs_dir`` that cannot be a folder (all before generating).
+    """
     options = options or EvalOptions()
     cases = load_cases(config.cases, config.task)[: options.limit]
     variants = selected_variants(config, options.variants)
@@ -99,6 +103,7 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
     scorers = build_scorers(config.scoring)
     for scorer in scorers:
         scorer.check_cases(cases)  # e.g. an unknown item check type: refused before any generation
+    make_folder(options.runs_dir)  # a file in the way fails now, not after every generation
     requests = [r for v in variants for r in v.requests(cases, options.repeats)]
     with open_cache(options) as cache:
         generations = generate_cached(backend, requests, config.decoding, cache, mode=options.cache_mode,

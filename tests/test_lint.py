@@ -37,6 +37,7 @@ CASES: dict[str, tuple[int, str]] = {
     "heldout-near-leak": (2, "heldout"),
     "duplicate": (3, "plain"),
     "too-few-examples": (0, "plain"),
+    "no-examples": (0, "plain"),
     "fresh-facts": (2, "plain"),
 }
 

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from harness.backends.base import AdapterBackend, AttachesAdapters, Backend
-from harness.evalconfig import EvalConfig
+from harness.errors import ConfigError
+from harness.evalconfig import EvalConfig, backend_error
 
 
 def make_backend(config: EvalConfig) -> Backend:
-    """The backend a config asks for (models load lazily, on first use)."""
+    """The backend a config asks for (models load lazily, on first use).
+
+    Raises:
+        ConfigError: a setting the backend refuses, at the config's ``backend`` line.
+    """
+    try:
+        return _construct(config)
+    except ConfigError as exc:
+        raise backend_error(config, exc) from None
+
+
+def _construct(config: EvalConfig) -> Backend:
     options = dict(config.backend.options)
     if config.backend.kind == "openai":
         from harness.backends.openai_compat import OpenAICompatibleBackend

@@ -22,13 +22,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from harness.backends.local import LocalBackend
     from harness.data import load_examples
+    from harness.errors import InputError
     from harness.records import Decoding, GenerationRequest
 
     if args.limit < 1 or args.max_new_tokens < 1:
-        from harness.errors import InputError
-
         raise InputError("--limit and --max-new-tokens must be positive integers", code="bad-option")
     examples = load_examples(args.data)[: args.limit]
+    if not examples:
+        raise InputError("no examples in this file; give a chat JSONL with one {\"messages\": [...]} per line",
+                         path=args.data, code="no-examples")
     backend = LocalBackend(args.model)
     if args.adapter:
         backend.add_adapter("candidate", args.adapter)

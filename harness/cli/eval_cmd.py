@@ -1,4 +1,9 @@
-"""``harness eval``: run the variants of a harness.yaml over its held-out cases and write the run."""
+"""``harness eval``: run the variants of a harness.yaml over its held-out cases and write the run.
+
+Exit 0 when the run is written and usable, 1 when every generation of some variant failed (the
+run is still written, but unusable for that variant; stderr names it and its first error),
+2 usage or input error.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ if TYPE_CHECKING:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="generate outputs for every variant on the held-out cases",
-                                   description=__doc__)
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="harness.yaml", help="eval config (default: ./harness.yaml)")
     parser.add_argument("--variant", action="append", dest="variants", metavar="NAME", help="run only this variant (repeatable)")
     parser.add_argument("--limit", type=int, help="only the first N cases")
@@ -43,11 +48,14 @@ def run(args: argparse.Namespace) -> int:
     result = run_eval(config, options)
     print(variant_summary(result.results).to_string())
     print(result.path)
+    failed = 0
     for variant in dict.fromkeys(r.generation.variant for r in result.results):
         errors = [r.generation.error for r in result.results if r.generation.variant == variant]
         if all(errors):
-            print(f"harness eval: every generation of variant {variant!r} failed; first error: {errors[0]}", file=sys.stderr)
-    return 0
+            failed += 1
+            print(f"harness eval: every generation of variant {variant!r} failed; the run is unusable for it; "
+                  f"first error: {errors[0]}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def with_adapters(config: EvalConfig, overrides: list[str]) -> EvalConfig:

@@ -36,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
     logs = read_logs(args.logs)
     for bad in logs.malformed[:20]:
         print(f"{args.logs}:{bad.line}: {bad.code}: {bad.message}")
+    if not logs.records:  # nothing to harvest from (and nothing the models below could fit)
+        raise InputError(f"no usable log line ({len(logs.malformed)} malformed); each line must be {{\"messages\": [...]}}",
+                         path=str(args.logs), code="no-log-records")
     candidates = find_candidates(logs.records, reference)
     queue = build_queue(candidates, reference, str(args.logs), args.n)
     atomic_write_text(out, "".join(item.to_json_line() + "\n" for item in queue))

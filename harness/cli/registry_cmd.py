@@ -26,9 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """List candidates; a damaged one is listed, marked and explained, and the rest still show."""
+    from harness.errors import InputError
     from harness.registry import candidates, load_index, registry_root
 
     root = registry_root(args.root)
+    if root.exists() and not root.is_dir():
+        raise InputError("the registry root is not a folder; give the folder `harness train` writes candidates to",
+                         path=str(root), code="not-a-folder")
     index = load_index(root)
     currents = {entry.current.id: task for task, entry in index.items() if entry.current and entry.current.kind == "adapter"}
     for item in candidates(root):

@@ -30,6 +30,7 @@ _CODES = [
     Code("heldout-leak", "error", "a held-out example is an exact duplicate of a training example"),
     Code("heldout-near-leak", "error", "a held-out example is a near duplicate of a training example"),
     Code("duplicate", "warning", "an exact duplicate of an earlier example"),
+    Code("no-examples", "error", "the file holds no example at all (empty or blank lines only)"),
     Code("too-few-examples", "warning", "fewer examples than a useful fine-tune needs"),
     Code("too-long", "warning", "longer than the model's context with its chat template"),
     Code("fresh-facts", "warning", "the output carries volatile facts that belong in retrieval"),

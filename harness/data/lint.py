@@ -59,6 +59,9 @@ def lint(path: str | Path, options: LintOptions | None = None) -> LintReport:
     parsed = parse_jsonl(path)
     findings = list(parsed.findings)
     examples = parsed.examples
+    if not examples and not findings:
+        findings.append(Finding(path, 0, "no-examples", severity_of("no-examples"),
+                                "no examples in this file; give a chat JSONL with one {\"messages\": [...]} per line"))
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Token counting spends most of its time in the tokenizer's native code, outside the
         # GIL: run it beside the other checks.

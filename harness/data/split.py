@@ -73,7 +73,7 @@ def write_split(data: str | Path, out: str | Path, eval_split: float, seed: int 
         The manifest written to ``out/split.json``.
 
     Raises:
-        InputError: the data file fails the chat format, or ``out`` is a file.
+        InputError: the data file fails the chat format or is empty, or ``out`` is a file.
         OutputExistsError: outputs exist and ``force`` is False.
     """
     out = Path(out)
@@ -84,7 +84,11 @@ def write_split(data: str | Path, out: str | Path, eval_split: float, seed: int 
         raise OutputExistsError(
             f"would overwrite {', '.join(existing)}; pass --force or choose another --out", path=str(out)
         )
-    split = assign(load_examples(data), eval_split, seed)
+    examples = load_examples(data)
+    if not examples:
+        raise InputError("no examples in this file; give a chat JSONL with one {\"messages\": [...]} per line",
+                         path=str(data), code="no-examples")
+    split = assign(examples, eval_split, seed)
     make_folder(out.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:

@@ -11,6 +11,8 @@ from typing import Any
 from harness.backends import AdapterBackend, Backend
 from harness.cases import load_cases
 from harness.data import leakage, load_examples
+from harness.data.load import read_lines
+from harness.errors import InputError
 from harness.evalconfig import EvalConfig, VariantSpec
 from harness.fileio import sha256_file
 from harness.gate.checks import regression_check
@@ -64,7 +66,7 @@ def forgetting_check(rules: GateRules, backend: Backend, options: EvalOptions) -
     """No rise of the mean token loss on general text beyond the tolerance (needs an adapter-capable backend)."""
     if not isinstance(backend, AdapterBackend):
         return GateCheck("forgetting (token loss)", "inconclusive", "needs the local backend to read token losses")
-    texts = [json.loads(line)["text"] for line in Path(rules.forgetting_text or "").read_text().splitlines() if line.strip()]
+    texts = forgetting_texts(rules.forgetting_text or "")
     with open_cache(options) as cache:
         if cache is not None and options.cache_mode == "use":
             base, cand = cache.losses(backend, texts, None), cache.losses(backend, texts, rules.candidate)
@@ -73,3 +75,38 @@ def forgetting_check(rules: GateRules, backend: Backend, options: EvalOptions) -
     mean = sum(base) / len(base)
     return regression_check("forgetting (token loss)", base, cand, rules.forgetting_tolerance, rules,
                             higher_is_better=False, relative_to=mean)
+
+
+def forgetting_texts(path: str | Path) -> list[str]:
+    """The texts of a ``gate.forgetting.text`` file (``{"text": ...}`` per line).
+
+    Raises:
+        InputError: missing, not a regular file, not UTF-8, a bad line (with its line), or no text at all.
+    """
+    texts = []
+    for number, line in enumerate(read_lines(path), 1):
+        if not line.strip():
+            continue
+        try:
+            text = json.loads(line)["text"]
+        except (ValueError, RecursionError, KeyError, TypeError, IndexError):
+            text = None
+        if not isinstance(text, str) or not text:
+            raise InputError('each line must be {"text": "..."} with a non-empty string', path=str(path), line=number,
+                             code="bad-text")
+        texts.append(text)
+    if not texts:
+        raise InputError('no text in this file; give one {"text": "..."} per line', path=str(path), code="no-text")
+    return texts
+
+
+def check_gate_files(rules: GateRules) -> None:
+    """Read the gate's own input files now, so a bad one fails before the main run, not after it.
+
+    Raises:
+        InputError: a bad general-items or forgetting-text file.
+    """
+    if rules.general_items:
+        load_cases(rules.general_items, "general")
+    if rules.forgetting_text:
+        forgetting_texts(rules.forgetting_text)

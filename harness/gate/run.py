@@ -23,7 +23,7 @@ from harness.evalconfig import EvalConfig, load_eval_config, with_adapters
 from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check
 from harness.gate.decision import Decision, GateCheck
 from harness.gate.fields import field_check
-from harness.gate.probes import forgetting_check, general_check, leakage_check
+from harness.gate.probes import check_gate_files, forgetting_check, general_check, leakage_check
 from harness.gate.rules import GateRules, gate_rules
 from harness.gate.store import hash_inputs, write_decision
 from harness.metrics import by_variant, variant_metrics
@@ -56,6 +56,7 @@ def run_gate(candidate: str | Path, config_path: str | Path, options: EvalOption
         InputError: the candidate folder, config or environment is unusable (nothing is written).
     """
     options = options or EvalOptions()
+    check_adapter_folder(candidate)  # "not an adapter" says more than "not a writable folder"
     check_writable(Path(candidate), options.runs_dir)
     decision = gate_decision(candidate, config_path, options)
     write_decision(decision, Path(candidate))
@@ -87,9 +88,10 @@ def gate_decision(candidate: str | Path, config_path: str | Path, options: EvalO
     candidate = Path(candidate)
     manifest = _manifest(candidate)
     config, rules = load_gate(config_path)
-    if manifest.get("task") not in (None, config.task):
+    if manifest["task"] != config.task:
         raise InputError(f"candidate was trained for task {manifest['task']!r}, the config gates {config.task!r}",
                          path=str(candidate), code="task-mismatch")
+    check_gate_files(rules)
     config = with_adapters(config, {rules.candidate: candidate})
     data = manifest.get("data") or {}
     inputs = hash_inputs(candidate, config.source, config.cases, data.get("dataset"), data.get("dataset_sha256"))
@@ -111,6 +113,10 @@ def _manifest(candidate: Path) -> dict[str, Any]:
         raise InputError(f"damaged manifest ({exc}); retrain the candidate", path=str(path), code="bad-manifest") from None
     if not isinstance(manifest, dict):
         raise InputError("manifest is not a JSON object; retrain the candidate", path=str(path), code="bad-manifest")
+    if not isinstance(manifest.get("task"), str) or not manifest["task"]:
+        raise InputError(f"the manifest names no task (a non-empty string), got {manifest.get('task')!r}; a candidate "
+                         "is gated for the task it was trained for: retrain it with `harness train`", path=str(path),
+                         code="bad-manifest")
     return manifest
 
 

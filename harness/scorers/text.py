@@ -12,6 +12,7 @@ import yaml
 
 from harness.data.normalize import normalize_text
 from harness.errors import ConfigError, InputError
+from harness.fileio import check_regular_file
 from harness.records import Case, Score
 from harness.scorers.base import ScorerBase, register
 from harness.scorers.item_checks import ITEM_CHECKS
@@ -69,13 +70,17 @@ class HouseStyle(ScorerBase):
     KEYS = {"min_words", "max_words", "banned_phrases", "banned_patterns", "required_patterns"}
 
     def __init__(self, rules: str | Path) -> None:
-        data = yaml.safe_load(Path(rules).read_text(encoding="utf-8"))
+        data = _read_rules(rules)
         if not isinstance(data, dict) or set(data) - self.KEYS:
             raise ConfigError(f"style rules must be a mapping with keys {sorted(self.KEYS)}", path=str(rules))
-        self.min_words, self.max_words = int(data.get("min_words", 0)), int(data.get("max_words", 10**9))
-        self.banned = [p.lower() for p in data.get("banned_phrases") or []]
-        self.banned_patterns = [re.compile(p, re.I | re.M) for p in data.get("banned_patterns") or []]
-        self.required_patterns = [re.compile(p, re.I | re.M) for p in data.get("required_patterns") or []]
+        try:
+            self.min_words, self.max_words = int(data.get("min_words", 0)), int(data.get("max_words", 10**9))
+            self.banned = [p.lower() for p in _strings(data, "banned_phrases")]
+            self.banned_patterns = [re.compile(p, re.I | re.M) for p in _strings(data, "banned_patterns")]
+            self.required_patterns = [re.compile(p, re.I | re.M) for p in _strings(data, "required_patterns")]
+        except (TypeError, ValueError, re.error) as exc:
+            raise ConfigError(f"bad style rule ({exc}): min_words/max_words are integers, the others lists of "
+                              "phrases or regular expressions", path=str(rules)) from None
 
     def applies(self, case: Case) -> bool:
         return case.reference is not None
@@ -96,6 +101,30 @@ class HouseStyle(ScorerBase):
         detail = "; ".join(broken[:3]) or None
         return [Score("style_pass", float(not broken), detail), Score("style_violations", float(len(broken)), detail),
                 Score("style_similarity", round(_cosine(_profile(text), _profile(case.reference or "")), 4))]
+
+
+def _read_rules(rules: str | Path) -> object:
+    """The parsed ``style.yaml``.
+
+    Raises:
+        ConfigError: not a readable regular file, not UTF-8, or not YAML (with its line).
+    """
+    path = check_regular_file(rules, "style rules file")  # a pipe or device could block forever
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start}); save it as UTF-8", path=str(path), code="not-utf8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path),
+                          line=mark.line + 1 if mark is not None else None) from None
+
+
+def _strings(data: dict[str, object], key: str) -> list[str]:
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"{key} must be a list of strings")
+    return value
 
 
 @register("general_checks")
