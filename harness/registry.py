@@ -25,6 +25,7 @@ import logging
 import os
 from pathlib import Path
 
+from harness.adapters import check_adapter_folder
 from harness.errors import HarnessError, InputError
 from harness.gate.ladder_store import LATEST as LADDER_LATEST
 from harness.gate.ladder_store import changed_ladder_inputs, load_ladder, task_folder
@@ -152,6 +153,7 @@ def promote(candidate: str | Path, root: str | Path | None = None, *, force: boo
     folder = Path(candidate) if Path(candidate).is_dir() else root / str(candidate)
     if not (folder / "manifest.json").exists() or folder.resolve().parent != root.resolve():
         raise InputError(f"{candidate} is not a candidate folder of the registry {root}", code="not-a-candidate")
+    check_adapter_folder(folder)  # even --force deploys only a sound adapter
     if not force:
         check_promotable(folder)
     task = _candidate_info(folder).task

@@ -142,3 +142,14 @@ def test_hashing_a_missing_input_is_an_input_error_naming_it(tmp_path):
     with pytest.raises(InputError, match="cannot read .*gone.jsonl") as info:
         hash_inputs(folder, None, str(tmp_path / "gone.jsonl"), None, None)
     assert info.value.path == str(tmp_path / "gone.jsonl")
+
+
+def test_force_still_refuses_a_folder_without_an_adapter(tmp_path, capsys):
+    from harness.cli.main import main
+
+    folder = tmp_path / "reg" / "cand-1"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text('{"task": "triage"}')
+    assert main(["registry", "--root", str(tmp_path / "reg"), "promote", "cand-1", "--force"]) == 2
+    assert "adapter" in capsys.readouterr().err
+    assert not (tmp_path / "reg" / "registry.json").exists()
