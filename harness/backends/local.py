@@ -3,8 +3,10 @@
 The base model is loaded once, on the first request that misses the cache (a fully
 cached rerun never loads it). Adapters are attached to it by name (peft ``load_adapter``)
 and switched per batch (``set_adapter`` / ``disable_adapter``), never one model load per
-variant. Requests are grouped by adapter, sorted by prompt length, left-padded and
-generated under ``torch.inference_mode()``; CUDA when present, CPU otherwise.
+variant. Each prompt is tokenized once; requests are grouped by adapter, sorted by token
+length, left-padded and generated under ``torch.inference_mode()``; CUDA when present, CPU
+otherwise. With ``decoding.stop_at_json_end`` a sequence stops once its output holds a
+complete JSON value (``harness.jsonstop.JsonEndCriteria``) and the text is trimmed there.
 """
 
 from __future__ import annotations
