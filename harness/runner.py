@@ -46,7 +46,7 @@ class EvalOptions:
     runs_dir: Path = field(default_factory=lambda: Path("runs"))
     progress: bool = True
     chunk_size: int = 32
-    """Requests per backend call (at least the backend's batch size); each finished chunk is cached at once."""
+    """Requests per backend call; each finished chunk is cached at once (what a resume keeps)."""
 
 
 @dataclass
@@ -100,9 +100,8 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
         scorer.check_cases(cases)  # e.g. an unknown item check type: refused before any generation
     requests = [r for v in variants for r in v.requests(cases, options.repeats)]
     with open_cache(options) as cache:
-        chunk = max(options.chunk_size, getattr(backend, "batch_size", 1))  # a chunk never splits a backend batch
         generations = generate_cached(backend, requests, config.decoding, cache, mode=options.cache_mode,
-                                      chunk_size=chunk, progress=options.progress)
+                                      chunk_size=options.chunk_size, progress=options.progress)
     by_id = {case.id: case for case in cases}
     results = [CaseResult(by_id[g.case_id], g) for g in generations]
     score_results(results, scorers)
