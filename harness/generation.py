@@ -1,11 +1,15 @@
 """Generate through the cache: look up every request, generate only the misses, store successes.
 
-Misses are generated in chunks and stored as each chunk finishes, so an interrupted run
-resumes from the cache.
+Misses are ordered by adapter, sample and prompt length (longest first) before they are cut
+into chunks, so each backend batch holds prompts of similar length and pads little; results
+come back in the order of the requests. Each chunk is stored as it finishes, so an
+interrupted run resumes from the cache. With ``decoding.stop_at_json_end`` every backend's
+output is trimmed after its first complete JSON value (harness.jsonstop).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Literal
 
@@ -13,6 +17,7 @@ from tqdm import tqdm
 
 from harness.backends.base import Backend
 from harness.cache import GenerationCache, cache_key
+from harness.jsonstop import trim_after_json
 from harness.records import Decoding, Generation, GenerationRequest
 
 CacheMode = Literal["use", "refresh", "off"]
@@ -36,14 +41,28 @@ def generate_cached(
     for index, (request, key) in enumerate(zip(requests, keys, strict=True)):
         if key in hits:
             results[index] = Generation(request.case_id, request.variant, request.sample, cached=True, **hits[key])
-    missing = [i for i, g in enumerate(results) if g is None]
+    missing = sorted((i for i, g in enumerate(results) if g is None), key=lambda i: _batching_key(requests[i]))
     with tqdm(total=len(missing), desc="generating", unit="gen", disable=not progress or not missing) as bar:
         for start in range(0, len(missing), chunk_size):
             chunk = missing[start : start + chunk_size]
             generations = backend.generate([requests[i] for i in chunk], decoding)
+            if decoding.stop_at_json_end:
+                generations = [_trimmed(g) for g in generations]
             for index, generation in zip(chunk, generations, strict=True):
                 results[index] = generation
             if cache is not None and mode != "off":
                 cache.put_many((keys[i], g) for i, g in zip(chunk, generations, strict=True))
             bar.update(len(chunk))
     return [g for g in results if g is not None]
+
+
+def _batching_key(request: GenerationRequest) -> tuple[str, int, int]:
+    """Adapter, sample, then longest prompt first (characters: a close proxy for tokens)."""
+    length = sum(len(str(m.get("content", ""))) for m in request.messages)
+    return (request.adapter or "", request.sample, -length)
+
+
+def _trimmed(generation: Generation) -> Generation:
+    if generation.text is None:
+        return generation
+    return dataclasses.replace(generation, text=trim_after_json(generation.text))

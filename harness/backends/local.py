@@ -3,8 +3,10 @@
 The base model is loaded once, on the first request that misses the cache (a fully
 cached rerun never loads it). Adapters are attached to it by name (peft ``load_adapter``)
 and switched per batch (``set_adapter`` / ``disable_adapter``), never one model load per
-variant. Requests are grouped by adapter, sorted by prompt length, left-padded and
-generated under ``torch.inference_mode()``; CUDA when present, CPU otherwise.
+variant. Each prompt is tokenized once; requests are grouped by adapter, sorted by token
+length, left-padded and generated under ``torch.inference_mode()``; CUDA when present, CPU
+otherwise. With ``decoding.stop_at_json_end`` a sequence stops once its output holds a
+complete JSON value (``harness.jsonstop.JsonEndCriteria``) and the text is trimmed there.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from harness.adapters import AdapterHasNoEffect, adapter_changes_logits, adapter_identity, check_adapter_folder
 from harness.chat import render
 from harness.errors import ConfigError, InputError
+from harness.jsonstop import JsonEndCriteria, trim_after_json
 from harness.models import LoadedModel, ensure_pad_token, load_model, resolve_model
 from harness.records import Decoding, Generation, GenerationRequest
 
@@ -132,49 +135,61 @@ class LocalBackend:
         return render(self.tokenizer, request.messages, add_generation_prompt=True)
 
     def generate(self, requests: Sequence[GenerationRequest], decoding: Decoding) -> list[Generation]:
-        """Generations for ``requests`` in order; a failing batch marks its requests' errors."""
+        """Generations for ``requests`` in order; a failing batch marks its requests' errors.
+
+        Each prompt is tokenized once; requests are grouped by (adapter, sample) and batched
+        by token length (longest first), so a batch pads little. Outputs do not depend on
+        the batching (left padding with an attention mask; greedy is deterministic).
+        """
         prompts = [self.render(r) for r in requests]
-        groups: dict[tuple[str | None, int], list[int]] = defaultdict(list)
         results: list[Generation | None] = [None] * len(requests)
+        groups: dict[tuple[str | None, int], list[int]] = defaultdict(list)
         for index, request in enumerate(requests):
             if _encodable(prompts[index]):
                 groups[(request.adapter, request.sample)].append(index)
             else:  # a lone surrogate: no tokenizer can encode it; this request fails, the batch goes on
                 results[index] = Generation(request.case_id, request.variant, request.sample,
                                             error="the prompt holds a lone surrogate (not text); fix the case's escapes")
+        encodable = [i for indices in groups.values() for i in indices]
+        ids = dict(zip(encodable, self._token_ids([prompts[i] for i in encodable]), strict=True))
         for (adapter, sample), indices in groups.items():
-            indices.sort(key=lambda i: len(prompts[i]), reverse=True)
+            indices.sort(key=lambda i: len(ids[i]), reverse=True)
             for start in range(0, len(indices), self.batch_size):
                 batch = indices[start : start + self.batch_size]
-                for index, generation in zip(batch, self._batch(requests, prompts, batch, adapter, sample, decoding),
-                                             strict=True):
+                generations = self._batch(requests, [ids[i] for i in batch], batch, adapter, sample, decoding)
+                for index, generation in zip(batch, generations, strict=True):
                     results[index] = generation
         return [g for g in results if g is not None]
 
-    def _batch(self, requests: Sequence[GenerationRequest], prompts: list[str], batch: list[int], adapter: str | None,
+    def _token_ids(self, prompts: list[str]) -> list[list[int]]:
+        """Token ids of each prompt (no special tokens added: the chat template has them)."""
+        return list(self.tokenizer(prompts, add_special_tokens=False)["input_ids"]) if prompts else []
+
+    def _batch(self, requests: Sequence[GenerationRequest], ids: list[list[int]], batch: list[int], adapter: str | None,
                sample: int, decoding: Decoding) -> list[Generation]:
         import torch
 
         model = self.model  # attaches pending adapters: a no-effect adapter raises here, not per batch
         started = time.perf_counter()
         try:
-            encoded = self.tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
-                                     add_special_tokens=False).to(model.device)
+            encoded = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(model.device)
             with self._active(model, adapter), torch.inference_mode():
                 if decoding.temperature > 0:
                     torch.manual_seed(decoding.seed + sample)
-                output = model.generate(**encoded, **self._decoding_kwargs(decoding))
+                output = model.generate(**encoded, **self._decoding_kwargs(decoding, encoded["input_ids"].shape[1]))
         except (RuntimeError, ValueError) as exc:  # e.g. out of memory: this batch fails, the run goes on
             return [Generation(requests[i].case_id, requests[i].variant, sample, error=f"{type(exc).__name__}: {exc}")
                     for i in batch]
         share = (time.perf_counter() - started) / len(batch)
         new_tokens = output[:, encoded["input_ids"].shape[1] :]
-        prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
-        return [Generation(requests[i].case_id, requests[i].variant, sample,
-                           text=self.tokenizer.decode(row, skip_special_tokens=True).strip(),
-                           prompt_tokens=int(prompt_lengths[j]), completion_tokens=self._completion_length(row),
+        return [Generation(requests[i].case_id, requests[i].variant, sample, text=self._text(row, decoding),
+                           prompt_tokens=len(ids[j]), completion_tokens=self._completion_length(row),
                            latency_s=round(share, 4))
                 for j, (i, row) in enumerate(zip(batch, new_tokens, strict=True))]
+
+    def _text(self, row: Any, decoding: Decoding) -> str:
+        text = self.tokenizer.decode(row, skip_special_tokens=True).strip()
+        return trim_after_json(text) if decoding.stop_at_json_end else text
 
     def token_losses(self, texts: Sequence[str], adapter: str | None, *, batch_size: int = 8) -> list[float]:
         """Mean per-token cross-entropy of each text, with ``adapter`` active (None: the base model).
@@ -196,11 +211,15 @@ class LocalBackend:
             losses += ((nll * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)).tolist()
         return losses
 
-    def _decoding_kwargs(self, decoding: Decoding) -> dict[str, Any]:
+    def _decoding_kwargs(self, decoding: Decoding, prompt_width: int) -> dict[str, Any]:
+        from transformers import StoppingCriteriaList
+
         sampling = decoding.temperature > 0
+        stopping = [JsonEndCriteria(self.tokenizer, prompt_width)] if decoding.stop_at_json_end else []
         return {"max_new_tokens": decoding.max_new_tokens, "do_sample": sampling,
                 "temperature": decoding.temperature if sampling else None, "top_p": decoding.top_p if sampling else None,
-                "top_k": None, "pad_token_id": self.tokenizer.pad_token_id, "eos_token_id": self.tokenizer.eos_token_id}
+                "top_k": None, "pad_token_id": self.tokenizer.pad_token_id, "eos_token_id": self.tokenizer.eos_token_id,
+                "stopping_criteria": StoppingCriteriaList(stopping)}
 
     def _completion_length(self, row: Any) -> int:
         ids = row.tolist()

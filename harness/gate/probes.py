@@ -53,7 +53,8 @@ def general_check(config: EvalConfig, rules: GateRules, backend: Backend, option
     variants = {"base": VariantSpec("base", "prompt"), rules.candidate: config.variants[rules.candidate]}
     general = dataclasses.replace(config, task="general", cases=rules.general_items or "", variants=variants,
                                   scoring=ScoringSection(),
-                                  decoding=dataclasses.replace(config.decoding, max_new_tokens=rules.general_max_new_tokens))
+                                  decoding=dataclasses.replace(config.decoding, max_new_tokens=rules.general_max_new_tokens,
+                                                               stop_at_json_end=False))
     run = run_eval(general, dataclasses.replace(options, variants=None), backend=backend)
     results = by_variant(run.results)
     base, cand = metric_values(results["base"], "general_pass"), metric_values(results[rules.candidate], "general_pass")
