@@ -153,13 +153,14 @@ def promote(candidate: str | Path, root: str | Path | None = None, *, force: boo
     folder = Path(candidate) if Path(candidate).is_dir() else root / str(candidate)
     if not (folder / "manifest.json").exists() or folder.resolve().parent != root.resolve():
         raise InputError(f"{candidate} is not a candidate folder of the registry {root}", code="not-a-candidate")
-    check_adapter_folder(folder)  # even --force deploys only a sound adapter
     if not force:
         check_promotable(folder)
     task = _candidate_info(folder).task
     if not isinstance(task, str) or not task:
         raise InputError(f"the manifest names no task (a non-empty string), got {task!r}; only a candidate written by "
                          "`harness train` is promoted", path=str(folder / "manifest.json"), code="bad-manifest")
+    if force:
+        check_adapter_folder(folder)  # without an accepted decision's hashes, at least a sound adapter
     return _deploy(root, task, Deployment(folder.name, forced=force, decision=f"{folder.name}/{LATEST}"))
 
 

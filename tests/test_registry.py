@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import save_file
 
 from harness.cli.main import main
 from harness.errors import InputError
@@ -20,8 +22,10 @@ def make_candidate(root: Path, name: str, task: str = "triage", verdict: str | N
     """A candidate folder with stand-in adapter files and, given a verdict, a decision binding their hashes."""
     folder = root / name
     folder.mkdir(parents=True)
-    (folder / "adapter_model.safetensors").write_bytes(b"weights of " + name.encode())
-    (folder / "adapter_config.json").write_text(json.dumps({"r": 8, "lora_alpha": 16}))
+    save_file({"base_model.model.lora_A.weight": torch.full((2, 2), float(len(name)) + sum(name.encode()))},
+              str(folder / "adapter_model.safetensors"))  # a real safetensors file, distinct per candidate
+    (folder / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 8, "lora_alpha": 16,
+                                                            "target_modules": ["q_proj", "v_proj"]}))
     (root / "train.jsonl").write_text("{}\n")
     (root / "heldout.jsonl").write_text("{}\n")
     (root / "harness.yaml").write_text("task: triage\n")
