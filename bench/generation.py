@@ -8,6 +8,9 @@
 
     python bench/generation.py [--cases 48] [--cold-cases 1000]
 
+The generation levers (batching by length, batch size, ``stop_at_json_end``) before vs after
+on the triage held-out set, with their effect on the triage figures: bench/generation_levers.py.
+
 Last line: ``ratio harness/bare = X.XX``.
 """
 

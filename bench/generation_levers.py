@@ -56,7 +56,7 @@ def stand_in_adapter(folder: Path) -> Path:
         for name, parameter in model.named_parameters():
             if "lora_B" in name:
                 parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.002)
-    model.save_pretrained(folder)
+    model.save_pretrained(str(folder))
     return folder
 
 
@@ -86,7 +86,7 @@ def figures(cases, generations: list[Generation]) -> dict[str, tuple[float, floa
     out = {}
     for variant in dict.fromkeys(g.variant for g in generations):
         items = [r for r in results if r.generation.variant == variant]
-        valid = [s.value for r in items for s in r.scores if s.name == "schema_valid" and s.value is not None]
+        valid = [s.value for r in items for s in r.scores if s.metric == "schema_valid" and s.value is not None]
         out[variant] = (sum(valid) / len(valid), field_summary(items, CONFIG.scoring.fields)["field_macro_f1"])
     return out
 
