@@ -55,6 +55,7 @@ def _fresh_venv(tmp: Path, wheel: Path, env: dict[str, str]) -> Path:
                      tmp, env).stdout.strip())
     (site / "test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     installed = _run([sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "-q", "--no-deps",
+                      "--force-reinstall", "--ignore-installed",  # the path file shows an editable harness: install anyway
                       "--no-index", str(wheel)], tmp, env)
     assert installed.returncode == 0, installed.stderr
     return venv
