@@ -72,19 +72,22 @@ pytest suites/ -p no:cacheprovider -q
 suites_status=$?
 set -e
 echo "pytest suites/ on the deployments: exit $suites_status (0: every deployment passes its gate)"
-rejected=""
 for candidate in "$triage_candidate" "$style_candidate"; do
-  verdict=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['verdict'])" "$candidate/decision.json" 2>/dev/null || echo none)
-  [ "$verdict" = "rejected" ] && rejected="$candidate" && break
-done
-if [ -n "$rejected" ]; then
+  task=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['task'])" "$candidate/manifest.json")
+  chosen=$(python - "$task" <<'PY'
+import glob, json, sys
+decisions = sorted(glob.glob(f"candidates/decisions/{sys.argv[1]}/ladder/*.json"))
+print(json.load(open(decisions[-1]))["chosen_kind"] if decisions else "none")
+PY
+)
+  [ "$chosen" = "adapter" ] && continue
   set +e
-  pytest suites/ -p no:cacheprovider -q --candidate "$rejected" -k "$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['task'])" "$rejected/manifest.json")" > "$out/suites-rejected.txt" 2>&1
+  pytest "suites/$task" -p no:cacheprovider -q --candidate "$task=$candidate" > "$out/suites-rejected-$task.txt" 2>&1
   rejected_status=$?
   set -e
-  tail -n 3 "$out/suites-rejected.txt"
-  echo "pytest suites/ --candidate $rejected (rejected by the gate): exit $rejected_status (1 expected)"
-fi
+  grep -E "^(FAILED|[0-9]+ (passed|failed))" "$out/suites-rejected-$task.txt" | tail -n 4
+  echo "pytest suites/$task --candidate $task=$candidate (the ladder deployed $chosen instead): exit $rejected_status (1 expected)"
+done
 
 step "8. a deliberately broken candidate (LoRA B zeroed: it changes nothing) is rejected"
 broken=$(python suites/break_adapter.py "$triage_candidate" "${triage_candidate}-broken")

@@ -47,18 +47,19 @@ def test_queue_is_ranked_masked_deduplicated_with_provenance(logs, tmp_path):
     out = tmp_path / "queue.jsonl"
     assert main(["harvest", str(logs), "--reference", str(TRAIN), "--out", str(out)]) == 0
     queue = _queue(out)
-    reasons = [item["harvest"]["reason"] for item in queue]
+    reasons = [item["metadata"]["harvest"]["reason"] for item in queue]
     assert reasons[:5] == ["schema-failure", "human-corrected", "novelty", "judge", "variant-disagreement"]
-    assert [item["harvest"]["rank"] for item in queue] == list(range(1, len(queue) + 1))
-    assert all(item["harvest"]["source"] == str(logs) and item["harvest"]["line"] >= 1 for item in queue)
+    assert [item["metadata"]["harvest"]["rank"] for item in queue] == list(range(1, len(queue) + 1))
+    assert all(item["metadata"]["harvest"]["source"] == str(logs) and item["metadata"]["harvest"]["line"] >= 1 for item in queue)
     text = out.read_text()
     assert "jane.doe" not in text and "555 0134" not in text and "4111" not in text
     assert "[EMAIL]" in text and "[PHONE]" in text and "[CARD]" in text
     inputs = [item["messages"][-2]["content"] for item in queue]
     train = set(_train_inputs()[:2])
     assert not any(i in train or i.rstrip("!") in train for i in inputs), "training inputs must be dropped"
-    corrected = next(item for item in queue if item["harvest"]["reason"] == "human-corrected")
+    corrected = next(item for item in queue if item["metadata"]["harvest"]["reason"] == "human-corrected")
     assert '"bug"' in corrected["messages"][-1]["content"], "the person's correction is the reply to review"
+    assert main(["lint", str(out)]) == 0, "the queue is chat format as written: a reviewer's file lints without edits"
 
 
 def test_duplicates_within_the_queue_are_dropped(write_jsonl, tmp_path):

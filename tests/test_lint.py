@@ -26,6 +26,7 @@ CASES: dict[str, tuple[int, str]] = {
     "not-object": (2, "plain"),
     "messages-missing": (1, "plain"),
     "unknown-key": (2, "plain"),
+    "bad-metadata": (2, "plain"),  # line 1 carries a valid metadata object: no finding
     "unknown-role": (2, "plain"),
     "bad-content": (2, "plain"),
     "role-order": (2, "plain"),

@@ -94,21 +94,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _record(calibration: Calibration, task: str) -> None:
-    """Agreement figures into the run history (``HARNESS_HISTORY=off`` skips it); a failure there is a warning."""
-    import logging
-    import os
-
+    """Agreement figures into the run history; a failure there is only a warning (the calibration's answer stands)."""
     from harness.history import Figure, add_figures
-    from harness.history.store import STORE_ENV, default_store_path
 
-    if os.environ.get(STORE_ENV, "").lower() == "off":
-        return
     detail = f"judge {str(calibration.judge_identity)[:12]}: {'PASS' if calibration.passed else 'FAIL'} ({calibration.reason})"
-    rows = [Figure("judge", "agreement", calibration.created_at, task, f"judge/{name}", estimate.value, estimate.low,
-                   estimate.high, n=calibration.n, detail=detail)
-            for name, estimate in calibration.statistics.items()
-            if name in ("quadratic_weighted_kappa", "cohen_kappa", "exact_agreement") and estimate.value is not None]
-    try:
-        add_figures(rows, default_store_path())
-    except Exception as exc:  # noqa: BLE001 - the history is a side channel; the calibration's answer stands
-        logging.getLogger(__name__).warning("judge figures not recorded: %s", exc)
+    add_figures([Figure("judge", "agreement", calibration.created_at, task, f"judge/{name}", estimate.value, estimate.low,
+                        estimate.high, n=calibration.n, detail=detail)
+                 for name, estimate in calibration.statistics.items()
+                 if name in ("quadratic_weighted_kappa", "cohen_kappa", "exact_agreement") and estimate.value is not None],
+                quiet=True)

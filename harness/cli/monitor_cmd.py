@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 
 from harness.monitor.records import Check, MonitorReport, WindowReport
 from harness.monitor.run import MonitorOptions, run_monitor
@@ -79,17 +78,8 @@ def _check_text(check: Check) -> str:
 
 
 def _record(report: MonitorReport, task: str) -> None:
-    """Add the figures to the run history (``HARNESS_HISTORY=off`` skips it); a failure there is only a warning."""
-    import os
-
+    """Add the figures to the run history; a failure there is only a warning (the monitor's answer stands)."""
     from harness.history import add_figures
-    from harness.history.store import STORE_ENV, default_store_path
     from harness.monitor.figures import figures_of, history_figures
 
-    if os.environ.get(STORE_ENV, "").lower() == "off":
-        return
-    store = default_store_path()
-    try:
-        add_figures(history_figures(figures_of(report), task), store)
-    except Exception as exc:  # noqa: BLE001 - the history is a side channel; the monitor's answer stands
-        logging.getLogger(__name__).warning("monitor figures not recorded in %s: %s", store, exc)
+    add_figures(history_figures(figures_of(report), task), quiet=True)

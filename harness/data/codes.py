@@ -20,6 +20,7 @@ _CODES = [
     Code("not-object", "error", "the line is JSON but not an object"),
     Code("messages-missing", "error", "`messages` is missing or not a list"),
     Code("unknown-key", "error", "a key that is not part of the chat format (example or message)"),
+    Code("bad-metadata", "error", "the optional `metadata` of an example is not an object"),
     Code("unknown-role", "error", "a role other than system, user, assistant"),
     Code("bad-content", "error", "a message content that is empty or not a string"),
     Code("role-order", "error", "system only first, user/assistant alternate, last is assistant"),

@@ -16,7 +16,8 @@ from harness.errors import InputError
 from harness.fileio import check_regular_file
 from harness.records import Example, Finding
 
-EXAMPLE_KEYS = frozenset({"messages"})
+EXAMPLE_KEYS = frozenset({"messages", "metadata"})
+"""``metadata``: an optional object (task, tags, provenance ...) that training and evaluation ignore."""
 MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})
 ROLES = ("system", "user", "assistant")
 
@@ -100,6 +101,8 @@ def _check_example(data: dict[str, Any]) -> list[tuple[str, str]]:
         for key in data
         if key not in EXAMPLE_KEYS
     ]
+    if "metadata" in data and not isinstance(data["metadata"], dict):
+        problems.append(("bad-metadata", f"`metadata` must be an object, got a JSON {type(data['metadata']).__name__}"))
     messages = data.get("messages")
     if not isinstance(messages, list) or not messages:
         return problems + [("messages-missing", "`messages` must be a non-empty list of {role, content} objects")]

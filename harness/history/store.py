@@ -86,11 +86,28 @@ def write_decision(conn: sqlite3.Connection, decision: DecisionRecord) -> bool:
     return True
 
 
-def add_figures(figures: Iterable[Figure], store_path: str | Path | None = None) -> int:
-    """Add figures (judge scores, monitor figures ...) to the store; the report plots them per task and name."""
+def add_figures(figures: Iterable[Figure], store_path: str | Path | None = None, *, quiet: bool = False) -> int:
+    """Add figures (judge scores, monitor figures ...) to the store; the report plots them per task and name.
+
+    Returns how many were written: 0 when automatic indexing is off (``HARNESS_HISTORY=off`` and no
+    ``store_path``), or when ``quiet`` and the store failed (logged as a warning, as :func:`index_run`).
+    """
+    if _disabled(store_path):
+        return 0
+    rows = list(figures)
+    if quiet:
+        written = 0
+
+        def write() -> bool:
+            nonlocal written
+            written = add_figures(rows, store_path)
+            return True
+
+        _quietly(write, f"{len(rows)} figure(s)")
+        return written
     conn = connect(store_path or default_store_path())
     try:
-        return write_figures(conn, figures)
+        return write_figures(conn, rows)
     finally:
         conn.close()
 

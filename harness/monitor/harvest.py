@@ -55,10 +55,10 @@ class QueueItem:
     rank: int
 
     def to_json_line(self) -> str:
-        """The chat-format line with its provenance under ``harvest``."""
+        """The chat-format line with its provenance under ``metadata.harvest`` (``harness lint`` accepts it as is)."""
         provenance = {"source": self.source, "line": self.line, "reason": self.reasons[0], "reasons": list(self.reasons),
                       "detail": self.detail, "rank": self.rank}
-        return json.dumps({"messages": list(self.messages), "harvest": provenance}, ensure_ascii=False)
+        return json.dumps({"messages": list(self.messages), "metadata": {"harvest": provenance}}, ensure_ascii=False)
 
 
 def find_candidates(records: Sequence[LogRecord], reference: Reference) -> list[Candidate]:

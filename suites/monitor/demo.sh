@@ -28,9 +28,9 @@ import json, sys
 queue = [json.loads(line) for line in open(sys.argv[1])]
 top = queue[:20]
 topic = sum("whiteboard" in q["messages"][-2]["content"].lower() for q in top)
-failures = sum("schema-failure" in q["harvest"]["reasons"] for q in top)
+failures = sum("schema-failure" in q["metadata"]["harvest"]["reasons"] for q in top)
 print(f"top 20 of the queue: {failures} schema failures, {topic} whiteboard messages")
 for q in queue[:8]:
-    h = q["harvest"]
+    h = q["metadata"]["harvest"]
     print(f"  #{h['rank']} line {h['line']} {h['reason']}: {q['messages'][-2]['content'][:70]}")
 PY
