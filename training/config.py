@@ -75,6 +75,16 @@ class ReplaySection:
     max_new_tokens: int = field(
         default=256, metadata={"help": "cap on each self-distilled reply (unfinished replies are dropped)", "min": 8, "max": 4096}
     )
+    loss: str = field(
+        default="text",
+        metadata={"help": "what a replay example teaches: 'text' (cross-entropy on its reply) or 'kl' (the base "
+                          "model's whole next-token distribution on the reply: KL(base || candidate), learning "
+                          "without forgetting; one extra forward pass of the base per replay row)",
+                  "choices": ["text", "kl"]},
+    )
+    kl_weight: float = field(
+        default=1.0, metadata={"help": "with loss 'kl': weight of a replay token's KL against a task token's "
+                                       "cross-entropy", "above": 0, "max": 1000})
     exclude: list[str] | None = field(
         default=None,
         metadata={"help": "the gate's general items and forgetting text, which replay must not overlap "

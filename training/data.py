@@ -35,8 +35,11 @@ class TrainingSets(NamedTuple):
     """Examples for training and validation, and what they were made from."""
 
     train: list[Example]
+    """Task examples first, then ``replay`` replay examples."""
     validation: list[Example]
     provenance: dict[str, Any]
+    replay: int = 0
+    """How many of ``train``'s last examples are replay (general examples against forgetting)."""
 
 
 class DatasetTooSmall(InputError):
@@ -82,7 +85,7 @@ def prepare_sets(config: TrainConfig) -> TrainingSets:
     provenance["replay_examples"] = len(replay_examples) + len(distilled)
     if replay_provenance:
         provenance["replay"] = replay_provenance
-    return TrainingSets(train, split.heldout, provenance)
+    return TrainingSets(train, split.heldout, provenance, replay=len(replay_examples) + len(distilled))
 
 
 def check_size(config: TrainConfig, examples: Sequence[Example], train: Sequence[Example],
@@ -116,14 +119,21 @@ def _assert_no_leak(heldout_path: str, used: Sequence[Example]) -> dict[str, Any
     return {"path": heldout_path, "sha256": sha256_file(heldout_path), "examples": len(heldout), "leaks_found": 0}
 
 
-def tokenize_all(tokenizer: Any, examples: Sequence[Example], max_length: int) -> Any:
-    """A ``datasets.Dataset`` of input_ids, labels and length; over-long examples dropped."""
-    def encode(row: dict[str, Any]) -> dict[str, Any]:
+def tokenize_all(tokenizer: Any, examples: Sequence[Example], max_length: int, *, replay: int = 0) -> Any:
+    """A ``datasets.Dataset`` of input_ids, labels and length; over-long examples dropped.
+
+    With ``replay`` > 0 the last ``replay`` examples are marked (column ``replay`` = 1) for the
+    replay objective (:mod:`training.anchor`).
+    """
+    first_replay = len(examples) - replay
+
+    def encode(row: dict[str, Any], index: int) -> dict[str, Any]:
         tokenized = tokenize_conversation(tokenizer, row["messages"])
-        return {"input_ids": tokenized.input_ids, "labels": tokenized.labels, "length": len(tokenized.input_ids)}
+        encoded = {"input_ids": tokenized.input_ids, "labels": tokenized.labels, "length": len(tokenized.input_ids)}
+        return encoded | ({"replay": int(index >= first_replay)} if replay else {})
 
     dataset = to_hf_dataset(examples)
-    encoded = dataset.map(encode, remove_columns=dataset.column_names, desc="tokenizing")
+    encoded = dataset.map(encode, with_indices=True, remove_columns=dataset.column_names, desc="tokenizing")
     kept = encoded.filter(lambda row: row["length"] <= max_length)
     if len(kept) == 0:
         raise DatasetTooSmall(f"every example is longer than training.max_length={max_length} tokens; raise it",

@@ -102,7 +102,9 @@ def train(config: TrainConfig, sets: TrainingSets, checkpoints: str | Path) -> T
         checkpoints: scratch folder for per-epoch checkpoints (the run's hidden work folder).
     """
     import torch
-    from transformers import DataCollatorForSeq2Seq, Trainer, set_seed
+    from transformers import DataCollatorForSeq2Seq, set_seed
+
+    from training.anchor import AnchoredTrainer
 
     set_seed(config.seed)
     pin_local_device()
@@ -110,12 +112,14 @@ def train(config: TrainConfig, sets: TrainingSets, checkpoints: str | Path) -> T
     tokenizer = base.tokenizer
     ensure_pad_token(tokenizer, base.model)
     model = build_peft_model(base.model, config)
-    train_data = tokenize_all(tokenizer, sets.train, config.training.max_length)
+    kl = config.replay.loss == "kl" and sets.replay > 0
+    train_data = tokenize_all(tokenizer, sets.train, config.training.max_length, replay=sets.replay if kl else 0)
     eval_data = tokenize_all(tokenizer, sets.validation, config.training.max_length)
     timer = StepTimer()
     started = time.perf_counter()
-    trainer = Trainer(
+    trainer = AnchoredTrainer(
         model=model,
+        kl_weight=config.replay.kl_weight if kl else None,
         args=training_arguments(config, str(checkpoints), use_cuda=torch.cuda.is_available()),
         train_dataset=train_data,
         eval_dataset=eval_data,
