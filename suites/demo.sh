@@ -49,7 +49,13 @@ style_candidate=$(harness train "$style/lora.yaml")
 for candidate in "$triage_candidate" "$style_candidate"; do
 python - "$candidate" <<'PY'
 import json, sys
+import yaml
 manifest = json.load(open(f"{sys.argv[1]}/manifest.json"))
+config = yaml.safe_load(open(f"{sys.argv[1]}/config.yaml"))
+t, lora, rp = config["training"], config["lora"], config.get("replay") or {}
+print(f"{sys.argv[1]}: LoRA r={lora['r']} on {', '.join(lora['target_modules'])}, lr {t['learning_rate']}, {t['epochs']} epochs"
+      + (f"; replay share {rp['share']}, loss {rp.get('loss', 'text')}" + (f" (kl_weight {rp['kl_weight']})" if rp.get('loss') == 'kl' else "")
+         if rp.get("prompts") or rp.get("dataset") else "; no replay"))
 stats, replay = manifest["stats"], ((manifest.get("data") or {}).get("replay") or {}).get("self_distillation") or {}
 curve = ", ".join(f"epoch {e['epoch']}: eval {e['eval_loss']}" for e in manifest["epochs"])
 print(f"{sys.argv[1]}: {curve}; best epoch {manifest['best_epoch']}; {stats['trained_tokens']} tokens at "

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from harness.errors import InputError
 from tests.tiny import write_triage_file
 from training import load_config, train_candidate
 from training.anchor import anchored_loss
@@ -110,3 +111,23 @@ def test_an_unknown_replay_loss_is_a_config_error(project, capsys):
     (project / "bad.yaml").write_text((project / "lora-kl.yaml").read_text().replace("loss: kl", "loss: logits"))
     assert main(["train", str(project / "bad.yaml")]) == 2
     assert "loss must be one of text, kl" in capsys.readouterr().err
+
+
+def test_kl_replay_keeps_replies_cut_at_the_limit_that_text_replay_drops(tmp_path, monkeypatch):
+    """Every reply cut at max_new_tokens: text replay refuses (nothing finished to learn), KL replay keeps each one."""
+    from tests.tiny_chain import make_chain_checkpoint
+    from training.data import prepare_sets
+
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    model = make_chain_checkpoint(tmp_path / "chain")
+    write_triage_file(tmp_path / "train.jsonl", 40)
+    (tmp_path / "prompts.jsonl").write_text("".join(json.dumps({"prompt": f"Say something about {n}."}) + "\n"
+                                                    for n in range(20)))
+    config = CONFIG.replace("dataset: ./general.jsonl", "prompts: ./prompts.jsonl, max_new_tokens: 1")
+    for loss in ("text", "kl"):
+        (tmp_path / f"{loss}.yaml").write_text(config.format(model=model, loss=loss, general=GENERAL))
+    sets = prepare_sets(load_config(tmp_path / "kl.yaml"))
+    record = sets.provenance["replay"]["self_distillation"]
+    assert sets.replay == record["examples"] == record["chosen"] > 0 and record["dropped"] == 0
+    with pytest.raises(InputError, match="replay-empty|none of the"):
+        prepare_sets(load_config(tmp_path / "text.yaml"))

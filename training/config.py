@@ -73,7 +73,9 @@ class ReplaySection:
     )
     share: float = field(default=0.1, metadata={"help": "replay examples as a share of the task examples", "min": 0, "max": 1})
     max_new_tokens: int = field(
-        default=256, metadata={"help": "cap on each self-distilled reply (unfinished replies are dropped)", "min": 8, "max": 4096}
+        default=256,
+        metadata={"help": "cap on each self-distilled reply (with loss text, unfinished replies are dropped)",
+                  "min": 1, "max": 4096},
     )
     loss: str = field(
         default="text",

@@ -43,10 +43,12 @@ def self_distill(config: TrainConfig, prompts: Sequence[ReplayPrompt]) -> tuple[
         generations = generate_cached(backend, requests, decoding, cache)
     finally:
         cache.close()
-    examples = [_example(p, g) for p, g in zip(prompts, generations, strict=True) if _usable(g, decoding)]
+    keep_cut = config.replay.loss == "kl"  # KL follows the base at every position: an unfinished reply still teaches
+    examples = [_example(p, g) for p, g in zip(prompts, generations, strict=True) if _usable(g, decoding, keep_cut)]
     dropped = len(prompts) - len(examples)
     if not examples:
-        raise InputError(f"none of the {len(prompts)} self-distilled replies is usable (failed, empty or cut at "
+        raise InputError(f"none of the {len(prompts)} self-distilled replies is usable (failed, empty or, with "
+                         f"replay.loss text, cut at "
                          f"replay.max_new_tokens={decoding.max_new_tokens}); raise replay.max_new_tokens",
                          path=config.source, code="replay-empty")
     if dropped:
@@ -63,10 +65,15 @@ def self_distill(config: TrainConfig, prompts: Sequence[ReplayPrompt]) -> tuple[
     }
 
 
-def _usable(generation: Generation, decoding: Decoding) -> bool:
+def _usable(generation: Generation, decoding: Decoding, keep_cut: bool = False) -> bool:
+    """A reply to train on: not failed, not empty, and (for cross-entropy) finished before ``max_new_tokens``.
+
+    A reply cut at the limit would teach cross-entropy to end a turn mid-sentence; with ``replay.loss: kl``
+    every position is held to the base model's own distribution, the end included, so it is kept.
+    """
     if generation.error is not None or not (generation.text or "").strip():
         return False
-    return (generation.completion_tokens or 0) < decoding.max_new_tokens
+    return keep_cut or (generation.completion_tokens or 0) < decoding.max_new_tokens
 
 
 def _example(prompt: ReplayPrompt, generation: Generation) -> Example:
