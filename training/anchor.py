@@ -66,16 +66,16 @@ def anchored_loss(logits: Any, base_logits: Any, labels: Any, replay: Any, kl_we
     import torch
     import torch.nn.functional as F
 
-    log_p = F.log_softmax(logits[:, :-1].float(), dim=-1)
     targets = labels[:, 1:]
     mask = targets != -100
-    per_token = -log_p.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    shifted = logits[:, :-1]
+    task = mask & ~replay[:, None]  # only label positions reach the vocabulary-wide softmax: prompts and padding cost nothing
+    total = F.cross_entropy(shifted[task].float(), targets[task], reduction="sum")
     if bool(replay.any()):
-        log_q = F.log_softmax(base_logits[:, :-1].float(), dim=-1)
-        kl = (log_q.exp() * (log_q - log_p[replay])).sum(-1)
-        per_token = per_token.clone()
-        per_token[replay] = kl_weight * kl
-    total = (per_token * mask).sum()
+        replay_mask = mask[replay]
+        log_p = F.log_softmax(shifted[replay][replay_mask].float(), dim=-1)
+        log_q = F.log_softmax(base_logits[:, :-1][replay_mask].float(), dim=-1)
+        total = total + kl_weight * (log_q.exp() * (log_q - log_p)).sum()
     denominator = num_items_in_batch if num_items_in_batch is not None else mask.sum()
     if isinstance(denominator, torch.Tensor):
         denominator = denominator.to(total.device)
