@@ -67,9 +67,17 @@ def _accepted(conn: sqlite3.Connection, task: str) -> tuple[DecisionRecord | Non
 
 
 def _previous(runs: list[RunInfo]) -> RunInfo | None:
-    """The newest earlier run sharing a variant with the latest (comparable: same task, same variant names)."""
+    """The newest earlier run sharing a variant with the latest, from the same eval config when there is one.
+
+    Same config first: the gate's general-capability runs of two tasks' candidates share the task
+    ``general`` and the variant name ``fine-tuned`` but come from each task's own ``harness.yaml``;
+    comparing one task's candidate with the other's would report a regression between two different
+    models. With no earlier run of the same config (the config itself changed), the newest run
+    sharing a variant is the comparison, as before, and the trend plot marks the config change.
+    """
     latest = runs[-1]
-    return next((r for r in reversed(runs[:-1]) if set(r.adapters) & set(latest.adapters)), None)
+    sharing = [r for r in reversed(runs[:-1]) if set(r.adapters) & set(latest.adapters)]
+    return next((r for r in sharing if r.config == latest.config), sharing[0] if sharing else None)
 
 
 def task_report(conn: sqlite3.Connection, task: str, out_dir: Path, since: str | None, last: int | None) -> TaskReport | None:

@@ -19,7 +19,7 @@ def make_case(task: str, index: int) -> Case:
 
 def write_synthetic_run(runs_dir: Path, task: str, created_at: str, scores: Mapping[str, Sequence[Sequence[float]]], *,
                         metric: str = "field:category", adapter: str = "adapter-a", model: str = "model-1",
-                        tokens: int = 40) -> Path:
+                        tokens: int = 40, config: str = "config-1") -> Path:
     """Write one run: ``scores[variant][case][sample]`` is the 0/1 (or real) score of ``metric``.
 
     ``adapter`` is the fine-tuned variant's adapter sha256 (change it to mark a new adapter).
@@ -39,7 +39,7 @@ def write_synthetic_run(runs_dir: Path, task: str, created_at: str, scores: Mapp
     variants = {v: {"kind": "adapter" if v == "fine-tuned" else "prompt", "spec_sha256": f"spec-{v}",
                     "adapter": {"sha256": adapter} if v == "fine-tuned" else None} for v in scores}
     manifest = {"kind": "harness-run", "run_id": run_id, "created_at": created_at, "task": task, "config": "harness.yaml",
-                "config_sha256": "config-1", "cases": {"path": "heldout.jsonl", "sha256": "cases-1", "count": 0},
+                "config_sha256": config, "cases": {"path": "heldout.jsonl", "sha256": "cases-1", "count": 0},
                 "split_sha256": None, "backend": {"kind": "local", "model": {"spec": model}}, "variants": variants,
                 "decoding": {"max_new_tokens": 8, "temperature": 0.0}, "repeats": max(len(s) for v in scores.values() for s in v),
                 "environment": {"git": {"sha": "abc123", "dirty": False}}}

@@ -97,3 +97,23 @@ def test_missing_or_unreadable_store_is_exit_2(tmp_path, capsys):
     garbage.write_bytes(b"not a database" * 100)
     assert main(["report", "--store", str(garbage), "--out", str(tmp_path / "o")]) == 2
     assert "history-unreadable" in capsys.readouterr().err
+
+
+def test_runs_of_another_eval_config_are_not_the_previous_run(tmp_path):
+    """The gate's general runs for two tasks' candidates: each compared with its own config's runs, not the other's."""
+    from tests.synthetic_runs import write_synthetic_run
+
+    runs = tmp_path / "runs"
+    good, bad = [[1.0]] * 60, [[1.0]] * 30 + [[0.0]] * 30
+    write_synthetic_run(runs, "general", "2026-03-01T02:00:00+00:00", {"base": good, "fine-tuned": bad},
+                        metric="general_pass", adapter="triage-candidate", config="triage-config")
+    write_synthetic_run(runs, "general", "2026-03-01T02:05:00+00:00", {"base": good, "fine-tuned": good},
+                        metric="general_pass", adapter="style-candidate", config="style-config")
+    write_synthetic_run(runs, "general", "2026-03-01T02:10:00+00:00", {"base": good, "fine-tuned": bad},
+                        metric="general_pass", adapter="triage-candidate", config="triage-config")
+    import_paths([runs], tmp_path / "history.sqlite")
+    general = next(t for t in build_report(tmp_path / "history.sqlite", tmp_path / "out").tasks if t.task == "general")
+    assert general.previous is not None and general.previous.run_id == "20260301T020000-general"
+    assert general.regressions == []
+    row = next(r for r in general.table if r.variant == "fine-tuned")
+    assert row.since_previous is not None and row.since_previous.delta == 0
