@@ -36,9 +36,11 @@ from harness.history.aggregate import run_metrics
 from harness.history.readers import read_run, run_cases_outputs
 from harness.history.store import write_run
 from harness.records import CaseResult, Generation, Score
-from tests.synthetic_runs import make_case, write_synthetic_run
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as `python bench/report.py`: the synthetic runs live in tests/
+from tests.synthetic_runs import make_case, write_synthetic_run  # noqa: E402
+
 BUDGET_SECONDS = 10.0
 VARIANTS = {"prompt-only": 0.70, "rag": 0.78, "fine-tuned": 0.85}
 KINDS = {"prompt-only": "prompt", "rag": "rag", "fine-tuned": "adapter"}
