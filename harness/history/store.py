@@ -15,12 +15,14 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import astuple
 from pathlib import Path
+from typing import TypeVar
 
 from harness.errors import HarnessError
 from harness.history.records import DecisionRecord, Figure, RunRecord
 from harness.history.schema import connect
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STORE_ENV = "HARNESS_HISTORY"
 
@@ -36,12 +38,22 @@ def _disabled(store_path: str | Path | None) -> bool:
     return store_path is None and os.environ.get(STORE_ENV, "").lower() == "off"
 
 
-def _quietly(index: Callable[[], bool], what: str | Path) -> bool:
+def _quietly(index: Callable[[], T], what: str | Path, failed: T) -> T:
+    """``index()``, or ``failed`` with a warning when the store or the artefact fails (hooks never fail a run)."""
     try:
         return index()
     except (HarnessError, sqlite3.Error, OSError) as exc:
         log.warning("history: %s not indexed (%s); `harness history import` can retry", what, exc)
-        return False
+        return failed
+
+
+def _with_store(store_path: str | Path | None, write: Callable[[sqlite3.Connection], T]) -> T:
+    """``write`` on a connection to the store (default :func:`default_store_path`), closed afterwards."""
+    conn = connect(store_path or default_store_path())
+    try:
+        return write(conn)
+    finally:
+        conn.close()
 
 
 def _existing(conn: sqlite3.Connection, table: str, key: str, value: str) -> str | None:
@@ -96,20 +108,8 @@ def add_figures(figures: Iterable[Figure], store_path: str | Path | None = None,
         return 0
     rows = list(figures)
     if quiet:
-        written = 0
-
-        def write() -> bool:
-            nonlocal written
-            written = add_figures(rows, store_path)
-            return True
-
-        _quietly(write, f"{len(rows)} figure(s)")
-        return written
-    conn = connect(store_path or default_store_path())
-    try:
-        return write_figures(conn, rows)
-    finally:
-        conn.close()
+        return _quietly(lambda: add_figures(rows, store_path), f"{len(rows)} figure(s)", 0)
+    return _with_store(store_path, lambda conn: write_figures(conn, rows))
 
 
 def write_figures(conn: sqlite3.Connection, figures: Iterable[Figure]) -> int:
@@ -149,13 +149,9 @@ def index_run(run_dir: str | Path, store_path: str | Path | None = None, *, quie
     if _disabled(store_path):
         return False
     if quiet:
-        return _quietly(lambda: index_run(run_dir, store_path), run_dir)
+        return _quietly(lambda: index_run(run_dir, store_path), run_dir, False)
     run = read_run(run_dir)
-    conn = connect(store_path or default_store_path())
-    try:
-        return write_run(conn, run)
-    finally:
-        conn.close()
+    return _with_store(store_path, lambda conn: write_run(conn, run))
 
 
 def index_decision(path: str | Path, store_path: str | Path | None = None, *, quiet: bool = False) -> bool:
@@ -169,10 +165,6 @@ def index_decision(path: str | Path, store_path: str | Path | None = None, *, qu
     if _disabled(store_path):
         return False
     if quiet:
-        return _quietly(lambda: index_decision(path, store_path), path)
+        return _quietly(lambda: index_decision(path, store_path), path, False)
     decision = read_decision(path)
-    conn = connect(store_path or default_store_path())
-    try:
-        return write_decision(conn, decision)
-    finally:
-        conn.close()
+    return _with_store(store_path, lambda conn: write_decision(conn, decision))
