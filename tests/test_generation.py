@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.adapters import AdapterHasNoEffect
-from harness.backends.local import LocalBackend
+from harness.backends.local import MIN_SHARED_PREFIX, LocalBackend, shared_prefix
 from harness.errors import InputError
 from harness.records import Decoding, GenerationRequest
 
@@ -36,6 +36,35 @@ def test_batched_left_padded_generation_equals_one_at_a_time(backend):
     assert backend.tokenizer.padding_side == "left"
     assert all(g.prompt_tokens and g.completion_tokens and g.latency_s is not None for g in batched)
     assert batched[1].prompt_tokens > batched[0].prompt_tokens
+
+
+SYSTEM = "You sort customer messages for Lumen. Reply with one word: billing, bug or other. " * 3
+
+
+def with_system(text: str, adapter: str | None = None, case: str = "c", sample: int = 0) -> GenerationRequest:
+    return GenerationRequest(case, "v", ({"role": "system", "content": SYSTEM}, {"role": "user", "content": text}),
+                             adapter, sample)
+
+
+def test_shared_prefix_leaves_every_row_a_token_of_its_own():
+    assert shared_prefix([[1, 2, 3, 4], [1, 2, 3, 5, 6]]) == [1, 2, 3]
+    assert shared_prefix([[1, 2, 3], [1, 2, 3, 4]]) == [1, 2]
+    assert shared_prefix([[7, 8], [9]]) == [] and shared_prefix([]) == []
+
+
+@pytest.mark.parametrize("adapter", [None, "a"])
+def test_a_shared_system_prompt_is_computed_once_and_changes_no_output(backend, adapter, monkeypatch):
+    ids = [backend._token_ids([backend.render(with_system(p))])[0] for p in PROMPTS]
+    assert len(shared_prefix(ids)) >= MIN_SHARED_PREFIX  # the batched call below takes the prefix path
+    prefix_passes = []
+    original = backend._encode
+    monkeypatch.setattr(backend, "_encode", lambda model, rows, prefix: (
+        prefix_passes.append(prefix.cache is None and bool(prefix.tokens)), original(model, rows, prefix))[1])
+    batched = backend.generate([with_system(p, adapter, case=str(i)) for i, p in enumerate(PROMPTS)], GREEDY)
+    assert prefix_passes == [True, False]  # 5 prompts at batch size 3: one prefix pass for both batches
+    single = [backend.generate([with_system(p, adapter)], GREEDY)[0] for p in PROMPTS]  # alone: no shared prefix
+    assert [g.text for g in batched] == [g.text for g in single]
+    assert all(g.prompt_tokens == len(row) for g, row in zip(batched, ids, strict=True))
 
 
 def test_adapters_switch_per_request_on_one_base_model(backend):

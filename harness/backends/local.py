@@ -7,11 +7,19 @@ variant. Each prompt is tokenized once; requests are grouped by adapter, sorted 
 length, left-padded and generated under ``torch.inference_mode()``; CUDA when present, CPU
 otherwise. With ``decoding.stop_at_json_end`` a sequence stops once its output holds a
 complete JSON value (``harness.jsonstop.JsonEndCriteria``) and the text is trimmed there.
+
+Shared prefixes are computed once: the token prefix common to every prompt of a group (a
+system prompt, a rubric, worked examples) runs through the model once per (adapter, sample)
+group, and each batch starts from a copy of its key/value cache. The batch then holds
+``prefix + padding + suffix`` rows, with the padding masked and positions counted from the
+attention mask, so each row sees exactly the tokens and positions it would see alone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import inspect
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -26,6 +34,8 @@ from harness.models import LoadedModel, ensure_pad_token, load_model, resolve_mo
 from harness.records import Decoding, Generation, GenerationRequest
 
 _DEVICES = ("cpu", "cuda", "mps")
+MIN_SHARED_PREFIX = 16
+"""Fewest common prompt tokens worth a separate prefix pass (shorter ones are generated as before)."""
 
 
 class LocalBackend:
@@ -154,9 +164,10 @@ class LocalBackend:
         ids = dict(zip(encodable, self._token_ids([prompts[i] for i in encodable]), strict=True))
         for (adapter, sample), indices in groups.items():
             indices.sort(key=lambda i: len(ids[i]), reverse=True)
+            prefix = _PrefixCache(shared_prefix([ids[i] for i in indices]) if len(indices) > 1 else [])
             for start in range(0, len(indices), self.batch_size):
                 batch = indices[start : start + self.batch_size]
-                generations = self._batch(requests, [ids[i] for i in batch], batch, adapter, sample, decoding)
+                generations = self._batch(requests, [ids[i] for i in batch], batch, adapter, sample, decoding, prefix)
                 for index, generation in zip(batch, generations, strict=True):
                     results[index] = generation
         return [g for g in results if g is not None]
@@ -166,14 +177,14 @@ class LocalBackend:
         return list(self.tokenizer(prompts, add_special_tokens=False)["input_ids"]) if prompts else []
 
     def _batch(self, requests: Sequence[GenerationRequest], ids: list[list[int]], batch: list[int], adapter: str | None,
-               sample: int, decoding: Decoding) -> list[Generation]:
+               sample: int, decoding: Decoding, prefix: _PrefixCache) -> list[Generation]:
         import torch
 
         model = self.model  # attaches pending adapters: a no-effect adapter raises here, not per batch
         started = time.perf_counter()
         try:
-            encoded = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(model.device)
             with self._active(model, adapter), torch.inference_mode():
+                encoded = self._encode(model, ids, prefix)
                 if decoding.temperature > 0:
                     torch.manual_seed(decoding.seed + sample)
                 output = model.generate(**encoded, **self._decoding_kwargs(decoding, encoded["input_ids"].shape[1]))
@@ -186,6 +197,27 @@ class LocalBackend:
                            prompt_tokens=len(ids[j]), completion_tokens=self._completion_length(row),
                            latency_s=round(share, 4))
                 for j, (i, row) in enumerate(zip(batch, new_tokens, strict=True))]
+
+    def _encode(self, model: Any, ids: list[list[int]], prefix: _PrefixCache) -> dict[str, Any]:
+        """Generate inputs for one batch: left-padded rows, or shared prefix + padding + suffix with its cache.
+
+        Called with the batch's adapter active: the prefix cache is computed under it.
+        """
+        import torch
+
+        if not prefix.tokens:
+            return dict(self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(model.device))
+        shared, pad = len(prefix.tokens), self.tokenizer.pad_token_id
+        width = max(len(row) for row in ids) - shared
+        rows = [row[:shared] + [pad] * (width - len(row) + shared) + row[shared:] for row in ids]
+        mask = [[1] * shared + [0] * (width - len(row) + shared) + [1] * (len(row) - shared) for row in ids]
+        if prefix.cache is None:
+            output = model(input_ids=torch.tensor([prefix.tokens], device=model.device), use_cache=True)
+            prefix.cache = output.cache if "cache" in output else output.past_key_values
+        cache = copy.deepcopy(prefix.cache)
+        cache.batch_repeat_interleave(len(ids))
+        return {"input_ids": torch.tensor(rows, device=model.device),
+                "attention_mask": torch.tensor(mask, device=model.device), _cache_argument(model): cache}
 
     def _text(self, row: Any, decoding: Decoding) -> str:
         text = self.tokenizer.decode(row, skip_special_tokens=True).strip()
@@ -236,6 +268,31 @@ class LocalBackend:
                 raise ValueError(f"adapter {adapter!r} is not registered; registered: {', '.join(self.adapters) or 'none'}")
             model.set_adapter(adapter)
             yield
+
+
+class _PrefixCache:
+    """The tokens every prompt of a group starts with, and their key/value cache once computed."""
+
+    def __init__(self, tokens: list[int]) -> None:
+        self.tokens = tokens if len(tokens) >= MIN_SHARED_PREFIX else []
+        self.cache: Any = None
+
+
+def shared_prefix(rows: Sequence[Sequence[int]]) -> list[int]:
+    """The longest token prefix common to all rows, leaving every row at least one token of its own."""
+    if not rows:
+        return []
+    limit = min(len(row) for row in rows) - 1
+    first, length = rows[0], 0
+    while length < limit and all(row[length] == first[length] for row in rows):
+        length += 1
+    return list(first[:length])
+
+
+def _cache_argument(model: Any) -> str:
+    """``cache`` (transformers >= 5.x renamed it) or ``past_key_values``, as the model's forward names it."""
+    forward = model.get_base_model().forward if hasattr(model, "get_base_model") else model.forward
+    return "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
 
 
 def _encodable(text: str) -> bool:
