@@ -5,7 +5,11 @@ same length-grouped batches of the demo triage data; the figure is trained (non-
 tokens per second of training steps. It also reports what length-grouped dynamic
 padding saves against padding every batch to the longest example.
 
-    python bench/training.py [--steps 8] [--data suites/triage/data/split/train.jsonl]
+    python bench/training.py [--steps 8] [--data suites/triage/data/split/train.jsonl] [--precision fp32|bf16]
+
+Both paths train at the same precision (``--precision``; bf16 is mixed precision, as
+``training.precision: bf16``). With ``--compare-precision`` it also prints the harness path's
+tokens/s in bf16 against fp32 (the lever ``precision: auto`` takes on a CPU with AVX512-BF16).
 
 Last line: ``ratio harness/plain = X.XX`` (target >= 0.95).
 """
@@ -13,6 +17,7 @@ Last line: ``ratio harness/plain = X.XX`` (target >= 0.95).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -61,11 +66,13 @@ def plain_run(config: TrainConfig, batches: list) -> tuple[float, int]:
     """The same batches through a bare peft + torch AdamW loop."""
     model, _ = fresh_model(config)
     model.train()
+    mixed = torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.training.precision == "bf16")
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.training.learning_rate)
     seconds, tokens = 0.0, 0
     for batch in batches:
         started = time.perf_counter()
-        loss = model(**{k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "labels")}).loss
+        with mixed:
+            loss = model(**{k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "labels")}).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -87,19 +94,36 @@ def padded_to_max(batches: list, max_len: int, pad_id: int) -> list:
     return out
 
 
+def compare_precision(config: TrainConfig, dataset, steps: int, repeats: int) -> None:
+    """The harness path's tokens/s with ``precision: bf16`` against ``fp32``, runs alternating."""
+    tps: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    for _ in range(repeats):
+        for precision in tps:
+            changed = dataclasses.replace(config, training=dataclasses.replace(config.training, precision=precision))
+            seconds, tokens, _ = harness_run(changed, dataset, steps)
+            tps[precision].append(tokens / seconds)
+    fp32, bf16 = statistics.median(tps["fp32"]), statistics.median(tps["bf16"])
+    print(f"harness path: fp32 {fp32:.1f} tok/s, bf16 mixed precision {bf16:.1f} tok/s: {bf16 / fp32:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", default=str(ROOT / "suites/triage/data/split/train.jsonl"))
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--compare-precision", action="store_true", help="also: harness path bf16 vs fp32 tokens/s")
     args = parser.parse_args()
     torch.manual_seed(0)
     config = TrainConfig(base_model=DEFAULT_MODEL, dataset=args.data,
                          lora=LoraSection(r=16, alpha=32, dropout=0.05, target_modules=["q_proj", "v_proj"]),
-                         training=TrainingSection(batch_size=8, learning_rate=2e-4))
+                         training=TrainingSection(batch_size=8, learning_rate=2e-4, precision=args.precision))
     _, tokenizer = fresh_model(config)
     dataset = tokenize_all(tokenizer, load_examples(args.data), config.training.max_length)
-    print(f"threads={torch.get_num_threads()} examples={len(dataset)} steps={args.steps} batch=8 r=16 q_proj,v_proj fp32")
+    print(f"threads={torch.get_num_threads()} examples={len(dataset)} steps={args.steps} batch=8 r=16 q_proj,v_proj "
+          f"{args.precision}")
+    if args.compare_precision:
+        compare_precision(config, dataset, args.steps, args.repeats)
     _, _, batches = harness_run(config, dataset, 2)  # warm-up: first steps pay for allocation and kernels
     plain_run(config, batches)
     harness_tps, plain_tps = [], []

@@ -53,6 +53,8 @@ def test_the_seed_config_is_valid_as_written(tmp_path):
         (("  dropout: 0.05", "  dropout: [0.05"), "invalid YAML"),
         (("    - q_proj\n    - v_proj", "    - 3"), "lora.target_modules must be list"),
         (("  batch_size: 8", "  batch_size: true"), "training.batch_size must be int"),
+        (("  batch_size: 8", "  batch_size: 8\n  precision: fp16"),
+         "training.precision must be one of auto, bf16, fp32"),
     ],
 )
 def test_config_errors_name_key_line_and_allowed_values(tmp_path, edit, expected):
@@ -127,3 +129,20 @@ def test_replay_sources_and_exclusions_resolve_against_the_config(tmp_path):
     assert replay.exclude == [str((tmp_path / "../general/items.jsonl").resolve())]
     relative = load_config(write(tmp_path, SEED + "replay: {prompts: ./prompts.jsonl}\n")).replay
     assert relative.prompts == str(tmp_path / "prompts.jsonl") and relative.exclude is None
+
+
+def test_precision_auto_takes_bf16_only_where_the_cpu_computes_it_natively(monkeypatch, tmp_path):
+    import torch
+
+    from training.trainer import resolved_precision, training_arguments
+
+    assert resolved_precision("fp32", use_cuda=False) == "fp32" and resolved_precision("bf16", use_cuda=False) == "bf16"
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert resolved_precision("auto", use_cuda=False) == "fp32"
+    config = load_config(write(tmp_path, SEED))
+    assert config.training.precision == "auto"
+    assert not training_arguments(config, str(tmp_path / "out"), use_cuda=False).bf16
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    assert resolved_precision("auto", use_cuda=False) == "bf16"
+    assert training_arguments(config, str(tmp_path / "out"), use_cuda=False).bf16

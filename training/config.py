@@ -59,6 +59,13 @@ class TrainingSection:
     max_length: int = field(
         default=1024, metadata={"help": "longer examples are dropped (lint warns about them)", "min": 8, "max": 1_000_000}
     )
+    precision: str = field(
+        default="auto",
+        metadata={"help": "matmul precision of training steps: 'bf16' mixed precision (fp32 weights, bf16 "
+                          "compute), 'fp32', or 'auto': bf16 where the hardware computes it natively (CUDA with "
+                          "bf16, a CPU with AVX512-BF16 or AMX), fp32 elsewhere",
+                  "choices": ["auto", "bf16", "fp32"]},
+    )
 
 
 @dataclass

@@ -49,12 +49,23 @@ def build_peft_model(base_model: Any, config: TrainConfig) -> Any:
     return get_peft_model(base_model, lora)
 
 
+def resolved_precision(precision: str, *, use_cuda: bool) -> str:
+    """``bf16`` or ``fp32``: ``auto`` takes bf16 where the device computes it natively, fp32 elsewhere."""
+    import torch
+
+    if precision != "auto":
+        return precision
+    if use_cuda:
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    native = [getattr(torch.cpu, name, lambda: False) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return "bf16" if any(check() for check in native) else "fp32"
+
+
 def training_arguments(config: TrainConfig, output_dir: str, *, use_cuda: bool, **overrides: Any) -> Any:
     """``TrainingArguments`` for the config: per-epoch eval and checkpoints, best-epoch reload.
 
     ``overrides`` replace any argument (benchmarks use them to run a fixed number of steps).
     """
-    import torch
     from transformers import TrainingArguments
 
     t = config.training
@@ -81,7 +92,7 @@ def training_arguments(config: TrainConfig, output_dir: str, *, use_cuda: bool, 
         include_num_input_tokens_seen="non_padding",
         seed=config.seed,
         data_seed=config.seed,
-        bf16=use_cuda and torch.cuda.is_bf16_supported(),
+        bf16=resolved_precision(t.precision, use_cuda=use_cuda) == "bf16",
         use_cpu=not use_cuda,
         report_to="none",
         remove_unused_columns=False,
@@ -140,6 +151,7 @@ def train(config: TrainConfig, sets: TrainingSets, checkpoints: str | Path) -> T
         "train_examples": len(train_data),
         "validation_examples": len(eval_data),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "precision": "bf16" if trainer.args.bf16 else "fp32",
         "world_size": trainer.args.world_size,
         "effective_batch_size": effective_batch_size(config.training.batch_size, config.training.gradient_accumulation,
                                                      trainer.args.world_size),

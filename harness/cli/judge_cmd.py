@@ -15,7 +15,7 @@ def _judge_options(parser: argparse.ArgumentParser) -> None:
                         "--base-url the server's model name)")
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint of the judge, e.g. https://api.openai.com/v1")
     parser.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
-    parser.add_argument("--batch-size", type=int, default=8, help="local backend: prompts per generate call")
+    parser.add_argument("--batch-size", type=int, default=16, help="local backend: prompts per generate call")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the generation cache")
 
 

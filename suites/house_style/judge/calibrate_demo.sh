@@ -8,7 +8,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-runs/judge-demo}"
 py="${PYTHON:-python}"
-export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"  # on shared CPUs one thread per process is faster
 mkdir -p "$out"
 # shellcheck disable=SC2086  # JUDGE_ARGS is a list of flags
 "$py" -m harness judge score "$here/replies.jsonl" --rubric "$here/rubric.yaml" --out "$out/judge_scores.jsonl" \
