@@ -1,7 +1,8 @@
 """Generate through the cache: look up every request, generate only the misses, store successes.
 
-Misses are ordered by adapter, sample and prompt length (longest first) before they are cut
-into chunks, so each backend batch holds prompts of similar length and pads little; results
+Misses are ordered by adapter, sample, variant and prompt length (longest first) before they
+are cut into chunks, so each backend batch holds prompts of one variant (which share a prefix
+the local backend computes once) and of similar length, and pads little; results
 come back in the order of the requests. Each chunk is stored as it finishes, so an
 interrupted run resumes from the cache. With ``decoding.stop_at_json_end`` every backend's
 output is trimmed after its first complete JSON value (harness.jsonstop).
@@ -56,10 +57,11 @@ def generate_cached(
     return [g for g in results if g is not None]
 
 
-def _batching_key(request: GenerationRequest) -> tuple[str, int, int]:
-    """Adapter, sample, then longest prompt first (characters: a close proxy for tokens)."""
+def _batching_key(request: GenerationRequest) -> tuple[str, int, str, int]:
+    """Adapter, sample, variant (its prompts share a prefix), then longest prompt first (characters: a close
+    proxy for tokens)."""
     length = sum(len(str(m.get("content", ""))) for m in request.messages)
-    return (request.adapter or "", request.sample, -length)
+    return (request.adapter or "", request.sample, request.variant, -length)
 
 
 def _trimmed(generation: Generation) -> Generation:

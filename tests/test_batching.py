@@ -1,4 +1,4 @@
-"""Batching by length: misses are ordered by adapter and prompt length across chunks, results keep request order."""
+"""Batching by length: misses are ordered by adapter, variant and prompt length across chunks, results keep request order."""
 
 from __future__ import annotations
 
@@ -37,3 +37,20 @@ def test_chunks_hold_similar_lengths_and_results_keep_request_order(tiny_checkpo
         assert mine == sorted(mine, reverse=True)  # longest first across all chunks, not only inside one
     single = [generate([r], GREEDY)[0].text for r in requests]
     assert [g.text for g in out] == single  # sorted, batched, padded: the same greedy outputs as one at a time
+
+
+def test_each_variant_runs_together_so_its_shared_prefix_is_computed_once(tiny_checkpoint):
+    backend = LocalBackend(str(tiny_checkpoint), batch_size=2, device="cpu")
+    calls: list[list[GenerationRequest]] = []
+    generate = backend.generate
+
+    def spy(requests, decoding):
+        calls.append(list(requests))
+        return generate(requests, decoding)
+
+    backend.generate = spy  # type: ignore[method-assign]
+    requests = [GenerationRequest(str(i), variant, r.messages, None) for i in range(8) for variant in ("rag", "prompt")
+                for r in [request(i)]]
+    generate_cached(backend, requests, GREEDY, None, chunk_size=4, progress=False)
+    order = [r.variant for call in calls for r in call]
+    assert order == ["prompt"] * 8 + ["rag"] * 8  # interleaved requests, one variant at a time

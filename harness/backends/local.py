@@ -9,8 +9,8 @@ otherwise. With ``decoding.stop_at_json_end`` a sequence stops once its output h
 complete JSON value (``harness.jsonstop.JsonEndCriteria``) and the text is trimmed there.
 
 Shared prefixes are computed once: the token prefix common to every prompt of a group (a
-system prompt, a rubric, worked examples) runs through the model once per (adapter, sample)
-group, and each batch starts from a copy of its key/value cache. The batch then holds
+system prompt, a rubric, worked examples) runs through the model once per (adapter, sample,
+variant) group, and each batch starts from a copy of its key/value cache. The batch then holds
 ``prefix + padding + suffix`` rows, with the padding masked and positions counted from the
 attention mask, so each row sees exactly the tokens and positions it would see alone.
 """
@@ -147,22 +147,23 @@ class LocalBackend:
     def generate(self, requests: Sequence[GenerationRequest], decoding: Decoding) -> list[Generation]:
         """Generations for ``requests`` in order; a failing batch marks its requests' errors.
 
-        Each prompt is tokenized once; requests are grouped by (adapter, sample) and batched
-        by token length (longest first), so a batch pads little. Outputs do not depend on
+        Each prompt is tokenized once; requests are grouped by (adapter, sample, variant) and
+        batched by token length (longest first), so a batch pads little; the prefix a group's
+        prompts share (a variant's system prompt and examples) is computed once per group. Outputs do not depend on
         the batching (left padding with an attention mask; greedy is deterministic).
         """
         prompts = [self.render(r) for r in requests]
         results: list[Generation | None] = [None] * len(requests)
-        groups: dict[tuple[str | None, int], list[int]] = defaultdict(list)
+        groups: dict[tuple[str | None, int, str], list[int]] = defaultdict(list)
         for index, request in enumerate(requests):
             if _encodable(prompts[index]):
-                groups[(request.adapter, request.sample)].append(index)
+                groups[(request.adapter, request.sample, request.variant)].append(index)
             else:  # a lone surrogate: no tokenizer can encode it; this request fails, the batch goes on
                 results[index] = Generation(request.case_id, request.variant, request.sample,
                                             error="the prompt holds a lone surrogate (not text); fix the case's escapes")
         encodable = [i for indices in groups.values() for i in indices]
         ids = dict(zip(encodable, self._token_ids([prompts[i] for i in encodable]), strict=True))
-        for (adapter, sample), indices in groups.items():
+        for (adapter, sample, _), indices in groups.items():
             indices.sort(key=lambda i: len(ids[i]), reverse=True)
             prefix = _PrefixCache(shared_prefix([ids[i] for i in indices]) if len(indices) > 1 else [])
             for start in range(0, len(indices), self.batch_size):
