@@ -44,6 +44,7 @@ BENCHMARKS = (
     Benchmark("generation", "LocalBackend wall time", "bare model.generate loop", 1.10),
     Benchmark("generation_levers", "triage eval wall, length batching + JSON stop", "before the levers", 1.0),
     Benchmark("shared_prefix", "judge + triage + general prompts, shared prefix once", "prefix off (batch 8)", 1.0),
+    Benchmark("replay_batch", "replay replies (128 new tokens) at batch 64", "batch 16", 1.0),
     Benchmark("openai", "200 requests at concurrency 16", "ideal wall time", 1.3),
     Benchmark("monitor", "monitor 100,000 log lines", "30 s budget", 1.0),
     Benchmark("report", "report over 1,000 runs", "10 s budget", 1.0),
