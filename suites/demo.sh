@@ -59,7 +59,7 @@ print(f"{sys.argv[1]}: LoRA r={lora['r']} on {', '.join(lora['target_modules'])}
 stats, replay = manifest["stats"], ((manifest.get("data") or {}).get("replay") or {}).get("self_distillation") or {}
 curve = ", ".join(f"epoch {e['epoch']}: eval {e['eval_loss']}" for e in manifest["epochs"])
 print(f"{sys.argv[1]}: {curve}; best epoch {manifest['best_epoch']}; {stats['trained_tokens']} tokens at "
-      f"{stats['tokens_per_second']} tokens/s in {stats['wall_seconds']} s; replay examples: {replay.get('examples', 0)} "
+      f"{stats['tokens_per_second']} tokens/s ({stats.get('precision', 'fp32')}) in {stats['wall_seconds']} s; replay examples: {replay.get('examples', 0)} "
       f"(base-model replies to {replay.get('chosen', 0)} general prompts, {replay.get('dropped', 0)} cut at the token limit dropped)")
 PY
 done

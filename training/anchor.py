@@ -34,10 +34,10 @@ class AnchoredTrainer(Trainer):  # type: ignore[misc]  # transformers ships no t
         if self.kl_weight is None or replay is None or not bool(replay.any()):
             return super().compute_loss(model, inputs, return_outputs=return_outputs,
                                         num_items_in_batch=num_items_in_batch)
-        labels = inputs.pop("labels")
+        labels, rows = inputs.pop("labels"), replay.bool()
         outputs = model(**inputs)
-        loss = anchored_loss(outputs.logits, self._base_logits(model, inputs, replay.bool()), labels, replay.bool(),
-                             self.kl_weight, num_items_in_batch)
+        loss = anchored_loss(outputs.logits, self._base_logits(model, inputs, rows), labels, rows, self.kl_weight,
+                             num_items_in_batch)
         return (loss, outputs) if return_outputs else loss
 
     def _base_logits(self, model: Any, inputs: dict[str, Any], rows: Any) -> Any:

@@ -208,10 +208,11 @@ class LocalBackend:
 
         if not prefix.tokens:
             return dict(self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(model.device))
-        shared, pad = len(prefix.tokens), self.tokenizer.pad_token_id
-        width = max(len(row) for row in ids) - shared
-        rows = [row[:shared] + [pad] * (width - len(row) + shared) + row[shared:] for row in ids]
-        mask = [[1] * shared + [0] * (width - len(row) + shared) + [1] * (len(row) - shared) for row in ids]
+        suffixes = [row[len(prefix.tokens) :] for row in ids]
+        width = max(len(suffix) for suffix in suffixes)
+        pad = self.tokenizer.pad_token_id
+        rows = [prefix.tokens + [pad] * (width - len(suffix)) + suffix for suffix in suffixes]
+        mask = [[1] * len(prefix.tokens) + [0] * (width - len(suffix)) + [1] * len(suffix) for suffix in suffixes]
         if prefix.cache is None:
             output = model(input_ids=torch.tensor([prefix.tokens], device=model.device), use_cache=True)
             prefix.cache = output.cache if "cache" in output else output.past_key_values
