@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -60,6 +61,17 @@ def check_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path
         raise InputError(f"not a regular file (a pipe, socket or device could block forever); give a {what}",
                          path=str(path), code="not-a-file")
     return path
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate (a ``"\\ud800"`` JSON escape read as it stands) replaced by U+FFFD.
+
+    A lone surrogate cannot be encoded as UTF-8, so a file or page that holds one cannot be written.
+    """
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def sha256_text(text: str) -> str:

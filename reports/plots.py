@@ -16,12 +16,22 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from harness.fileio import replace_lone_surrogates
 from reports.load import RunInfo
 
 log = logging.getLogger(__name__)
 MAX_NUMBERED = 30
 """More change markers than this are drawn without numbers (the list under the plot has them all)."""
-matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "harness-report", "font.size": 9})
+# text.parse_math off: a variant or metric name is data; "$x$" in it is drawn as written, not parsed as TeX
+matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "harness-report", "font.size": 9,
+                            "text.parse_math": False})
+def plot_label(text: str) -> str:
+    """A name from configs or data as a plot label: lone surrogates replaced (the SVG must encode as UTF-8).
+
+    Matplotlib's SVG writer escapes ``<``, ``>``, ``&`` and quotes in text and attributes, so a
+    label such as ``</svg><script>`` stays text inside the inline SVG.
+    """
+    return replace_lone_surrogates(text)
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,7 @@ def trends_svg(panels: dict[str, dict[str, list[Point]]], markers: Sequence[Mark
         for variant, points in series.items():
             _line(ax, variant, points)
         # a plain text, not set_title: title placement measures every tick label of the axes
-        ax.text(0.0, 1.02, metric, transform=ax.transAxes, fontsize=9.5, va="bottom")
+        ax.text(0.0, 1.02, plot_label(metric), transform=ax.transAxes, fontsize=9.5, va="bottom")
         ax.yaxis.set_major_locator(MaxNLocator(4))
         ax.grid(alpha=0.3)
         _markers(ax, markers, numbered=ax is axes[0])
@@ -112,7 +122,7 @@ def _markers(ax: Axes, markers: Sequence[Marker], numbered: bool) -> None:
 def _line(ax: Axes, variant: str, points: list[Point]) -> None:
     times = [p.time for p in points]
     (line,) = ax.plot(times, [p.value for p in points], marker="o" if len(points) < 60 else None,
-                      markersize=3, linewidth=1.3, label=variant)
+                      markersize=3, linewidth=1.3, label=plot_label(variant))
     banded = [p for p in points if p.low is not None and p.high is not None]
     if banded:
         ax.fill_between([p.time for p in banded], [p.low or 0.0 for p in banded],

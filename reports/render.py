@@ -7,8 +7,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
-from harness.fileio import atomic_write_text
+from harness.fileio import atomic_write_text, replace_lone_surrogates
 from reports.model import Report, TableRow
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,30 @@ def matrix(rows: list[TableRow]) -> tuple[list[str], list[tuple[str, dict[str, T
     return variants, sorted(by_metric.items())
 
 
+def printable(value: object) -> object:
+    """A template value with lone surrogates (from JSON escapes such as ``"\\ud800"``) replaced by U+FFFD.
+
+    Python's JSON reader keeps a lone surrogate as it is; it cannot be written as UTF-8, so the
+    page would fail to write. Every ``{{ }}`` value passes through here before it is escaped.
+    """
+    if isinstance(value, Markup):
+        return Markup(replace_lone_surrogates(str(value)))
+    if isinstance(value, str):
+        return replace_lone_surrogates(value)
+    return value
+
+
 def environment() -> jinja2.Environment:
-    """The templates (package data of ``reports``) with the report's filters."""
-    env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=jinja2.select_autoescape(["html"]),
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    """The templates (package data of ``reports``) with the report's filters.
+
+    Autoescaping is on for every HTML template (``index.html.j2`` included: jinja2's
+    ``select_autoescape(["html"])`` matches only names *ending* in ``.html``, which left the page
+    unescaped) and off for Markdown. Text from held-out files, logs and models is data, never markup.
+    """
+    autoescape = jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml", "html.j2", "svg.j2"),
+                                          disabled_extensions=("md.j2", "css"), default_for_string=True, default=True)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=autoescape,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, finalize=printable)
     env.filters.update(number=number, signed=signed, pvalue=pvalue)
     env.globals.update(matrix=matrix)
     return env

@@ -19,6 +19,9 @@ from reports.model import Cost, TableRow, Trend, Winner
 from reports.plots import Marker, Point, date_number, trends_svg
 
 CASES_SHOWN = 25
+TEXT_SHOWN = 2_000
+"""Characters of an input, reference or output the case diff shows (the run's results file has the rest):
+a 20,000-character unbroken line in a table cell took headless Chromium over a minute to lay out."""
 SAME_INPUT_RUNS = 10
 """How many earlier runs with identical inputs are searched for verdict flips (flaky cases)."""
 KIND_ORDER = {"prompt": 0, "rag": 1, "adapter": 2}
@@ -68,13 +71,18 @@ def _fill(conn: sqlite3.Connection, run: RunInfo, changes: list[CaseChange], pag
         by_variant[change.variant].append(change)
         text, expected, _ = details.get(change.case_id, ("[]", None, None))
         messages = json.loads(text)
-        change.input = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), text)
-        change.expected, change.run_link = expected, page_link
+        change.input = shown_text(next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), text))
+        change.expected, change.run_link = None if expected is None else shown_text(expected), page_link
     for variant, items in by_variant.items():
         got = load.outputs(conn, run.run_id, variant, [c.case_id for c in items])
         for change in items:
             output, error = got.get(change.case_id, (None, None))
-            change.got = output if error is None else f"error: {error}"
+            change.got = None if output is None and error is None else shown_text(output if error is None else f"error: {error}")
+
+
+def shown_text(text: str) -> str:
+    """``text`` cut to ``TEXT_SHOWN`` characters, saying how many more there are."""
+    return text if len(text) <= TEXT_SHOWN else f"{text[:TEXT_SHOWN]} … ({len(text) - TEXT_SHOWN:,} more characters)"
 
 
 def trends(runs: Sequence[RunInfo], metrics: dict[str, list[MetricRow]], markers: list[Marker]) -> list[Trend]:

@@ -10,19 +10,20 @@ from harness.cases import case_id
 from harness.records import Case, CaseResult, Generation, Score
 
 
-def make_case(task: str, index: int) -> Case:
-    """Case ``index`` of ``task``, with the id the loader would give it."""
-    messages = ({"role": "user", "content": f"ticket {index}: the printer on floor {index % 7} is broken"},)
+def make_case(task: str, index: int, prefix: str = "") -> Case:
+    """Case ``index`` of ``task``, with the id the loader would give it (``prefix`` starts its user turn)."""
+    messages = ({"role": "user", "content": f"{prefix}ticket {index}: the printer on floor {index % 7} is broken"},)
     reference = json.dumps({"category": "hardware" if index % 2 else "software"})
     return Case(case_id(task, messages, reference), task, messages, reference, {"source": f"heldout.jsonl:{index + 1}"})
 
 
 def write_synthetic_run(runs_dir: Path, task: str, created_at: str, scores: Mapping[str, Sequence[Sequence[float]]], *,
                         metric: str = "field:category", adapter: str = "adapter-a", model: str = "model-1",
-                        tokens: int = 40, config: str = "config-1") -> Path:
+                        tokens: int = 40, config: str = "config-1", prefix: str = "", wrong: str | None = None) -> Path:
     """Write one run: ``scores[variant][case][sample]`` is the 0/1 (or real) score of ``metric``.
 
-    ``adapter`` is the fine-tuned variant's adapter sha256 (change it to mark a new adapter).
+    ``adapter`` is the fine-tuned variant's adapter sha256 (change it to mark a new adapter);
+    ``prefix`` starts every case's user turn and ``wrong`` replaces the failing output (hostile text tests).
     """
     run_id = f"{created_at.replace(':', '').replace('-', '')[:15]}-{task}"
     folder = runs_dir / run_id
@@ -30,14 +31,14 @@ def write_synthetic_run(runs_dir: Path, task: str, created_at: str, scores: Mapp
     lines = []
     for variant, per_case in scores.items():
         for index, samples in enumerate(per_case):
-            case = make_case(task, index)
+            case = make_case(task, index, prefix)
             for sample, value in enumerate(samples):
-                text = case.reference if value == 1 else json.dumps({"category": "other"})
+                text = case.reference if value == 1 else (wrong if wrong is not None else json.dumps({"category": "other"}))
                 generation = Generation(case.id, variant, sample, text, tokens, 5, 0.1 + 0.01 * index, False, None)
                 lines.append(CaseResult(case, generation, [Score(metric, float(value))]).to_json())
     (folder / "results.jsonl").write_text("\n".join(lines) + "\n")
-    variants = {v: {"kind": "adapter" if v == "fine-tuned" else "prompt", "spec_sha256": f"spec-{v}",
-                    "adapter": {"sha256": adapter} if v == "fine-tuned" else None} for v in scores}
+    variants = {v: {"kind": "adapter" if v.startswith("fine-tuned") else "prompt", "spec_sha256": f"spec-{v}",
+                    "adapter": {"sha256": adapter} if v.startswith("fine-tuned") else None} for v in scores}
     manifest = {"kind": "harness-run", "run_id": run_id, "created_at": created_at, "task": task, "config": "harness.yaml",
                 "config_sha256": config, "cases": {"path": "heldout.jsonl", "sha256": "cases-1", "count": 0},
                 "split_sha256": None, "backend": {"kind": "local", "model": {"spec": model}}, "variants": variants,

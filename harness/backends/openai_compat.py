@@ -30,6 +30,7 @@ import openai
 
 from harness.backends.lora_endpoint import LoraEndpoint
 from harness.errors import ConfigError
+from harness.fileio import replace_lone_surrogates
 from harness.records import Decoding, Generation, GenerationRequest
 
 logger = logging.getLogger(__name__)
@@ -270,7 +271,7 @@ def _completion_text(response: Any) -> str:
     content = getattr(getattr(choices[0], "message", None), "content", None)
     if not isinstance(content, str):
         raise MalformedResponse("malformed response: the first choice has no message content")
-    return content.strip()
+    return replace_lone_surrogates(content.strip())  # a "\\ud800" escape in the JSON would make results unwritable
 
 
 def _describe(exc: BaseException) -> str:

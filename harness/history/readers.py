@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
+from harness.fileio import replace_lone_surrogates
 from harness.history.aggregate import run_metrics
 from harness.history.records import CaseRow, CheckRow, DecisionRecord, OutputRow, RunRecord
 from harness.records import CaseResult
@@ -64,11 +65,17 @@ def read_results(path: Path) -> list[CaseResult]:
 
 
 def run_cases_outputs(results: list[CaseResult]) -> tuple[list[CaseRow], list[OutputRow]]:
-    """The distinct cases of a run (by stable case id) and every generation with its scores."""
-    cases = {r.case.id: CaseRow(r.case.id, r.case.task, json.dumps(list(r.case.messages), ensure_ascii=False),
-                                r.case.reference, r.case.metadata.get("source")) for r in results}
-    outputs = [OutputRow(r.generation.variant, r.case.id, r.generation.sample, r.generation.text, r.generation.error,
-                         {s.metric: s.value for s in r.scores}) for r in results]
+    """The distinct cases of a run (by stable case id) and every generation with its scores.
+
+    Text is stored as UTF-8: a lone surrogate (a ``"\\ud800"`` escape in a results file) becomes U+FFFD.
+    """
+    text = replace_lone_surrogates
+    cases = {r.case.id: CaseRow(r.case.id, r.case.task, text(json.dumps(list(r.case.messages), ensure_ascii=False)),
+                                None if r.case.reference is None else text(r.case.reference), r.case.metadata.get("source"))
+             for r in results}
+    outputs = [OutputRow(r.generation.variant, r.case.id, r.generation.sample, None if r.generation.text is None
+                         else text(r.generation.text), r.generation.error, {s.metric: s.value for s in r.scores})
+               for r in results]
     return list(cases.values()), outputs
 
 
