@@ -24,13 +24,13 @@ from pathlib import Path
 
 import torch
 
-from harness.backends.local import LocalBackend
-from harness.cases import load_cases
-from harness.evalconfig import load_eval_config
+from harness.config.eval_config import load_eval_config
+from harness.eval.backends.local import LocalBackend
+from harness.eval.cases import load_cases
+from harness.eval.runner import EvalOptions, run_eval
+from harness.eval.variants import Variant
 from harness.models import DEFAULT_MODEL, load_model
 from harness.records import Decoding
-from harness.runner import EvalOptions, run_eval
-from harness.variants import Variant
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "suites/triage/harness.yaml"

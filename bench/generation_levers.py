@@ -27,16 +27,16 @@ from pathlib import Path
 
 import torch
 
-from harness.backends.local import LocalBackend
-from harness.cases import load_cases
-from harness.evalconfig import load_eval_config
-from harness.generation import generate_cached
-from harness.jsonstop import trim_after_json
-from harness.metrics import field_summary
+from harness.config.eval_config import load_eval_config
+from harness.eval.backends.local import LocalBackend
+from harness.eval.cases import load_cases
+from harness.eval.generation import generate_cached
+from harness.eval.jsonstop import trim_after_json
+from harness.eval.variants import Variant
 from harness.models import DEFAULT_MODEL
 from harness.records import CaseResult, Generation, GenerationRequest
-from harness.scoring import build_scorers, score_results
-from harness.variants import Variant
+from harness.scorers.metrics import field_summary
+from harness.scorers.scoring import build_scorers, score_results
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = load_eval_config(ROOT / "suites/triage/harness.yaml")

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)
 
-from harness.backends.openai_compat import OpenAICompatibleBackend  # noqa: E402
+from harness.eval.backends.openai_compat import OpenAICompatibleBackend  # noqa: E402
 from harness.records import Decoding, GenerationRequest  # noqa: E402
 
 

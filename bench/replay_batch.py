@@ -17,8 +17,8 @@ import json
 import time
 from pathlib import Path
 
-from harness.backends.local import LocalBackend
-from harness.generation import generate_cached
+from harness.eval.backends.local import LocalBackend
+from harness.eval.generation import generate_cached
 from harness.models import DEFAULT_MODEL
 from harness.records import Decoding, GenerationRequest
 

@@ -24,16 +24,16 @@ from pathlib import Path
 
 import torch
 
-import harness.backends.local as local
-from harness.backends.local import LocalBackend
-from harness.cases import load_cases
-from harness.evalconfig import load_eval_config
+import harness.eval.backends.local as local
+from harness.config.eval_config import load_eval_config
+from harness.eval.backends.local import LocalBackend
+from harness.eval.cases import load_cases
+from harness.eval.variants import Variant
 from harness.judge.judge import JUDGE_DECODING
 from harness.judge.prompts import absolute_messages
 from harness.judge.rubric import load_rubric
 from harness.models import DEFAULT_MODEL
 from harness.records import Decoding, GenerationRequest
-from harness.variants import Variant
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGE = ROOT / "suites/house_style/judge"

@@ -28,14 +28,14 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import torch  # noqa: E402
+from harness.training.config import LoraSection, TrainConfig, TrainingSection  # noqa: E402
+from harness.training.data import tokenize_all  # noqa: E402
+from harness.training.throughput import StepTimer  # noqa: E402
+from harness.training.trainer import build_peft_model, training_arguments  # noqa: E402
 from transformers import DataCollatorForSeq2Seq, Trainer, set_seed  # noqa: E402
 
 from harness.data import load_examples  # noqa: E402
 from harness.models import DEFAULT_MODEL, ensure_pad_token, load_model  # noqa: E402
-from training.config import LoraSection, TrainConfig, TrainingSection  # noqa: E402
-from training.data import tokenize_all  # noqa: E402
-from training.throughput import StepTimer  # noqa: E402
-from training.trainer import build_peft_model, training_arguments  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -105,7 +105,7 @@ class Decoding:
     """Sampling seed; repeat ``k`` of a case samples with ``seed + k``."""
     stop_at_json_end: bool = field(default=False, metadata={"help": "end each output at its first complete JSON value"})
     """For structured tasks: stop generating, and drop what follows, once an output that starts with
-    ``{`` or ``[`` holds a complete JSON value (harness.jsonstop); other outputs are unchanged."""
+    ``{`` or ``[`` holds a complete JSON value (harness.eval.jsonstop); other outputs are unchanged."""
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@
 ``write_report`` renders it to a self-contained ``index.html`` and a ``report.md``.
 """
 
-from reports.build import build_report
-from reports.model import Report
-from reports.render import write_report
+from harness.reports.build import build_report
+from harness.reports.model import Report
+from harness.reports.render import write_report
 
 __all__ = ["Report", "build_report", "write_report"]

@@ -7,14 +7,15 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from harness.reports import load, sections
+from harness.reports.compare import compare
+from harness.reports.load import RunInfo
+from harness.reports.model import Report, TaskReport
+from harness.reports.plots import change_markers
+
 from harness.errors import InputError
 from harness.history.records import DecisionRecord
 from harness.history.schema import connect
-from reports import load, sections
-from reports.compare import compare
-from reports.load import RunInfo
-from reports.model import Report, TaskReport
-from reports.plots import change_markers
 
 log = logging.getLogger(__name__)
 

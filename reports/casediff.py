@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reports.load import CaseScores
+from harness.reports.load import CaseScores
 
 LABELS = ("newly failing", "newly fixed", "still failing", "flaky")
 

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from harness.reports.load import CaseScores
 
 from harness.history.records import MetricRow
 from harness.stats import mcnemar_exact, resample_counts
-from reports.load import CaseScores
 
 ALPHA = 0.05
 RESAMPLES = 4000

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.reports.casediff import CaseChange
+from harness.reports.compare import Comparison
+from harness.reports.load import RunInfo
+from harness.reports.plots import Marker
+
 from harness.history.records import DecisionRecord
-from reports.casediff import CaseChange
-from reports.compare import Comparison
-from reports.load import RunInfo
-from reports.plots import Marker
 
 
 @dataclass

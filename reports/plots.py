@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import matplotlib
 import matplotlib.dates as mdates
+from harness.reports.load import RunInfo
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from harness.fileio import replace_lone_surrogates
-from reports.load import RunInfo
 
 log = logging.getLogger(__name__)
 MAX_NUMBERED = 30

@@ -7,10 +7,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import jinja2
+from harness.reports.model import Report, TableRow
 from markupsafe import Markup
 
 from harness.fileio import atomic_write_text, replace_lone_surrogates
-from reports.model import Report, TableRow
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def environment() -> jinja2.Environment:
     """
     autoescape = jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml", "html.j2", "svg.j2"),
                                           disabled_extensions=("md.j2", "css"), default_for_string=True, default=True)
-    env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=autoescape,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("harness.reports", "templates"), autoescape=autoescape,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, finalize=printable)
     env.filters.update(number=number, signed=signed, pvalue=pvalue)
     env.globals.update(matrix=matrix)

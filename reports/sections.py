@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from harness.reports import load
+from harness.reports.casediff import LABELS, CaseChange, label_cases
+from harness.reports.compare import Comparison, compare
+from harness.reports.load import CaseScores, RunInfo
+from harness.reports.model import Cost, TableRow, Trend, Winner
+from harness.reports.plots import Marker, Point, date_number, trends_svg
+
 from harness.history.records import Figure, MetricRow
-from reports import load
-from reports.casediff import LABELS, CaseChange, label_cases
-from reports.compare import Comparison, compare
-from reports.load import CaseScores, RunInfo
-from reports.model import Cost, TableRow, Trend, Winner
-from reports.plots import Marker, Point, date_number, trends_svg
 
 CASES_SHOWN = 25
 TEXT_SHOWN = 2_000

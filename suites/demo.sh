@@ -113,7 +113,7 @@ set -e
 python - "$style/judge/rubric.yaml" "$out/judge/calibrations" <<'PY'
 import sys
 from harness.gate.checks import judge_check
-from harness.gate.rules import GateRules, JudgeSection
+from harness.config.gate import GateRules, JudgeSection
 rules = GateRules("fine-tuned", ("prompt-only",), judge_metrics=("judge:house_style",),
                   judge=JudgeSection(rubric=sys.argv[1], store=sys.argv[2]))
 check = judge_check(rules)

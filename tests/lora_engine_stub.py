@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from harness.backends.local import LocalBackend
+from harness.eval.backends.local import LocalBackend
 from harness.records import Decoding, GenerationRequest
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from harness.cases import case_id
+from harness.eval.cases import case_id
 from harness.records import Case, CaseResult, Generation, Score
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.backends.local import LocalBackend
-from harness.generation import generate_cached
+from harness.eval.backends.local import LocalBackend
+from harness.eval.generation import generate_cached
 from harness.records import Decoding, GenerationRequest
 
 GREEDY = Decoding(max_new_tokens=5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 
-from harness.cache import GenerationCache, cache_key
+from harness.eval.cache import GenerationCache, cache_key
 from harness.records import Decoding, Generation, GenerationRequest
 
 BACKEND = {"spec": "m", "weights_sha256": "abc"}
@@ -64,7 +64,7 @@ def test_two_processes_share_one_cache_file(tmp_path):
 
 
 def test_token_losses_are_cached_per_model_adapter_and_text(tmp_path, tiny_checkpoint, tiny_adapters):
-    from harness.backends.local import LocalBackend
+    from harness.eval.backends.local import LocalBackend
 
     backend = LocalBackend(str(tiny_checkpoint), device="cpu")
     backend.add_adapter("a", tiny_adapters["a"])
@@ -81,8 +81,8 @@ def test_editing_adapter_config_in_place_is_a_cache_miss(tmp_path, tiny_checkpoi
     """lora_alpha changes the outputs; the cache must not serve the outputs of the old config."""
     import shutil
 
-    from harness.backends.local import LocalBackend
-    from harness.generation import generate_cached
+    from harness.eval.backends.local import LocalBackend
+    from harness.eval.generation import generate_cached
 
     adapter = shutil.copytree(tiny_adapters["a"], tmp_path / "adapter")
     requests = [GenerationRequest(f"c{i}", "v", ({"role": "user", "content": f"ticket {i}"},), "cand", 0) for i in range(3)]

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from harness.cli.main import main
+from harness.config.eval_config import load_eval_config
 from harness.errors import ConfigError
-from harness.evalconfig import load_eval_config
 
 BASE = """\
 task: triage
@@ -79,7 +79,7 @@ def test_paths_are_relative_to_the_config_file(write_config, tmp_path):
 
 
 def test_duplicate_keys_are_an_error_in_lora_yaml_too(tmp_path):
-    from training.config import load_config
+    from harness.training.config import load_config
 
     path = tmp_path / "lora.yaml"
     path.write_text("base_model: x\ndataset: ./train.jsonl\nlora:\n  r: 8\n  alpha: 16\n  r: 4\n")

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from harness.cli.main import main
-from harness.gate.ladder import decide_ladder
-from harness.gate.ladder_store import LATEST, hash_ladder_inputs, load_ladder, task_folder, write_ladder
-from harness.registry import NotAccepted, deployment, load_index, promote_ladder, rollback
+from harness.gate.ladder.decide import decide_ladder
+from harness.gate.ladder.store import LATEST, hash_ladder_inputs, load_ladder, task_folder, write_ladder
+from harness.gate.promote import NotAccepted, promote_ladder, rollback
+from harness.registry.deployments import deployment
+from harness.registry.index import load_index
 from tests.test_ladder import KINDS, LOW, RULES, better, rungs, scored
 
 OLD_REGISTRY = Path(__file__).parent / "fixtures" / "registry" / "registry_v0.json"
@@ -150,7 +152,7 @@ def test_the_ladder_is_deterministic_on_the_same_results():
 
 
 def test_an_adapter_chosen_by_the_ladder_is_promoted_only_while_its_files_are_unchanged(tmp_path):
-    from harness.gate.ladder_store import hash_ladder_inputs as bind
+    from harness.gate.ladder.store import hash_ladder_inputs as bind
     from tests.test_registry import make_candidate
 
     root = tmp_path / "candidates"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
+from harness.config.eval_config import load_eval_config
 from harness.errors import ConfigError
-from harness.evalconfig import load_eval_config
-from harness.runner import EvalOptions, run_eval
+from harness.eval.runner import EvalOptions, run_eval
 from tests.tiny import write_triage_file
 
 CONFIG = """\
@@ -71,7 +71,7 @@ def test_rerun_is_served_from_the_cache_and_refresh_regenerates(project):
 
 
 def test_interrupted_run_resumes_from_the_cache(project, monkeypatch):
-    from harness.backends.local import LocalBackend
+    from harness.eval.backends.local import LocalBackend
 
     config = load_eval_config(project / "harness.yaml")
     real = LocalBackend.generate
@@ -131,8 +131,8 @@ def test_unknown_variant_and_bad_adapter_override_exit_2(project, capsys):
 
 
 def test_adapter_without_effect_stops_the_run(project, tiny_adapters):
-    from harness.adapters import AdapterHasNoEffect
     from harness.cli.eval_cmd import with_adapters
+    from harness.eval.adapters import AdapterHasNoEffect
 
     config = with_adapters(load_eval_config(project / "harness.yaml"), [f"fine-tuned={tiny_adapters['noop']}"])
     with pytest.raises(AdapterHasNoEffect):

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
+from harness.config.gate import GateRules, gate_rules
 from harness.errors import ConfigError, InputError
 from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check, regression_check
-from harness.gate.rules import GateRules, gate_rules
 from harness.records import Case, CaseResult, Generation, Score
 
 RULES = GateRules(candidate="ft", baselines=("prompt",), primary="ok", min_cases=20, n_resamples=2000)
@@ -93,7 +93,7 @@ def test_decision_accepts_only_when_every_check_passes():
 
 
 def test_gate_rules_validation():
-    from harness.gate.rules import GateSection
+    from harness.config.gate import GateSection
 
     kinds = {"prompt": "prompt", "ft": "adapter"}
     rules = gate_rules(GateSection(), kinds, ("a",))
@@ -149,7 +149,7 @@ def test_an_error_during_evaluation_is_inconclusive_not_an_accept(gate_project, 
 
 
 def test_leakage_check_fails_closed_on_missing_or_changed_training_data(gate_project):
-    from harness.evalconfig import load_eval_config
+    from harness.config.eval_config import load_eval_config
     from harness.gate.probes import leakage_check as _leakage_check
 
     project, candidate = gate_project

@@ -6,8 +6,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from harness.config.gate import GateRules, JudgeSection
 from harness.gate.checks import judge_check
-from harness.gate.rules import GateRules, JudgeSection
 from harness.judge import configured_judge
 
 RUBRIC = Path(__file__).resolve().parents[1] / "suites" / "house_style" / "judge" / "rubric.yaml"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.adapters import AdapterHasNoEffect
-from harness.backends.local import MIN_SHARED_PREFIX, LocalBackend, shared_prefix
 from harness.errors import InputError
+from harness.eval.adapters import AdapterHasNoEffect
+from harness.eval.backends.local import MIN_SHARED_PREFIX, LocalBackend, shared_prefix
 from harness.records import Decoding, GenerationRequest
 
 GREEDY = Decoding(max_new_tokens=6)

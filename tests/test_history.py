@@ -6,11 +6,11 @@ import dataclasses
 import sqlite3
 
 import pytest
+from harness.reports import build_report
 
 from harness.cli.main import main
 from harness.history import CorruptArtifact, Figure, connect, import_paths, index_decision, index_run, read_run, write_figures
 from harness.history.store import write_run
-from reports import build_report
 from tests.synthetic_runs import planted_history, write_synthetic_run
 
 TABLES = ("runs", "variants", "metrics", "cases", "outputs", "scores", "decisions", "figures")
@@ -135,9 +135,9 @@ scoring: {{fields: [category]}}
 
 
 def test_a_real_run_from_the_runner_is_indexed_by_its_case_ids(tmp_path, tiny_checkpoint):
-    from harness.cases import load_cases
-    from harness.evalconfig import load_eval_config
-    from harness.runner import EvalOptions, run_eval
+    from harness.config.eval_config import load_eval_config
+    from harness.eval.cases import load_cases
+    from harness.eval.runner import EvalOptions, run_eval
     from tests.tiny import write_triage_file
 
     write_triage_file(tmp_path / "heldout.jsonl", 6)

@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from harness.training.config import load_config
 
 from harness.cli.main import main
-from harness.configfile import BUILTINS, builtin_names, builtin_path
+from harness.config.eval_config import load_eval_config
+from harness.config.file import BUILTINS, builtin_names, builtin_path
 from harness.data.load import load_examples
 from harness.data.split import assign
 from harness.errors import ConfigError
-from harness.evalconfig import load_eval_config
 from tests.tiny import write_triage_file
-from training.config import load_config
 
 SCHEMA = {"type": "object", "required": ["category"],
           "properties": {"category": {"enum": ["billing", "account", "bug", "how_to"]}, "priority": {"type": "string"},

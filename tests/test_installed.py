@@ -37,7 +37,7 @@ def _build_wheel(tmp: Path, env: dict[str, str]) -> Path:
     """Build from a copy of the package sources, so the build leaves nothing in the repository."""
     source = tmp / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in ("harness", "training"):
+    for name in ("harness", "training", "reports"):
         shutil.copytree(ROOT / name, source / name, ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
@@ -69,10 +69,12 @@ def test_installed_wheel_inits_and_gates_a_task_with_the_builtin_general_items(t
     venv = _fresh_venv(tmp_path, wheel, env)
     project = tmp_path / "project"
     project.mkdir()
-    imported = _run([str(venv / "bin/python"), "-c", "import harness, training; print(harness.__file__, training.__file__)"],
-                    project, env)
+    imported = _run([str(venv / "bin/python"), "-c", "import harness, harness.training, harness.reports; "
+                     "print(harness.__file__, harness.training.__file__, harness.reports.__file__)"], project, env)
     assert imported.returncode == 0, imported.stderr
     assert all(Path(p).is_relative_to(venv) for p in imported.stdout.split()), imported.stdout  # the wheel, not the repo
+    version = _run([str(venv / "bin/python"), "-m", "harness", "--help"], project, env)
+    assert version.returncode == 0 and "harness" in version.stdout, version.stderr
 
     write_triage_file(project / "tickets.jsonl", 40)
     (project / "schema.json").write_text(json.dumps(SCHEMA))
@@ -98,3 +100,20 @@ def test_installed_wheel_inits_and_gates_a_task_with_the_builtin_general_items(t
     general = next(c for c in decision["checks"] if c["name"].startswith("general capability"))
     assert general["n"] == len(items.read_text().splitlines()) > 100
     assert any(c["name"].startswith("forgetting") and c["n"] for c in decision["checks"])
+
+    suite = _run([str(venv / "bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "suites/tickets",
+                  "--candidate", "candidates/tickets-1"], project, env)  # the pytest11 entry point of the wheel
+    assert suite.returncode in (0, 1) and ("passed" in suite.stdout or "failed" in suite.stdout), suite.stdout + suite.stderr
+
+
+def test_the_wheel_installs_one_top_level_package(tmp_path):
+    """``training/`` and ``reports/`` are folders of the repository, ``harness.training`` and ``harness.reports`` installed."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    names = zipfile.ZipFile(_build_wheel(tmp_path, env)).namelist()
+    top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top == {"harness"}
+    listed = {str(init.parent.relative_to(ROOT)) for folder in ("harness", "training", "reports")
+              for init in (ROOT / folder).rglob("__init__.py")}
+    packaged = {name.rsplit("/", 1)[0] for name in names if name.endswith("/__init__.py")}
+    expected = {("harness/" + p if not p.startswith("harness") else p) for p in listed}
+    assert packaged == expected  # every package folder is in pyproject's list (discovery does not follow package-dir)

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.backends.local import LocalBackend
-from harness.cache import cache_key
-from harness.chat import render
-from harness.evalconfig import load_eval_config
-from harness.jsonstop import JsonEndCriteria, json_value_end, trim_after_json
+from harness.config.eval_config import load_eval_config
+from harness.eval.backends.local import LocalBackend
+from harness.eval.cache import cache_key
+from harness.eval.jsonstop import JsonEndCriteria, json_value_end, trim_after_json
+from harness.models.chat import render
 from harness.records import Decoding, GenerationRequest
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.openai_compat import OpenAICompatibleBackend
-from harness.cache import GenerationCache
 from harness.errors import ConfigError, InputError
+from harness.eval.backends.openai_compat import OpenAICompatibleBackend
+from harness.eval.cache import GenerationCache
 from harness.judge import Judge, JudgeItem, load_rubric
 from harness.judge.probes import input_pairs, position_probe
 from harness.judge.prompts import absolute_messages, parse_absolute, parse_pairwise
@@ -110,7 +110,7 @@ def test_pairs_run_in_both_orders_and_position_bias_is_measured(rubric) -> None:
 
 
 def test_tiny_random_model_verdicts_are_unscored_not_low(rubric, tiny_checkpoint) -> None:
-    from harness.backends.local import LocalBackend
+    from harness.eval.backends.local import LocalBackend
 
     judge = Judge(LocalBackend(str(tiny_checkpoint), batch_size=2), rubric,
                   decoding=replace(Judge.decoding, max_new_tokens=8))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from harness.training.labels import IGNORE_INDEX, TemplateError, tokenize_conversation
 
 from harness.models import DEFAULT_MODEL, ensure_pad_token, load_tokenizer
-from training.labels import IGNORE_INDEX, TemplateError, tokenize_conversation
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from harness.config.gate import GateRules
 from harness.gate.checks import decide, primary_check
 from harness.gate.decision import GateCheck
 from harness.gate.fields import field_check
-from harness.gate.ladder import LadderDecision, Rung, RungCost, decide_ladder, gate_checks
-from harness.gate.rules import GateRules
+from harness.gate.ladder.decide import LadderDecision, Rung, RungCost, decide_ladder, gate_checks
 from harness.records import Case, CaseResult, Generation, Score
 
 N = 120

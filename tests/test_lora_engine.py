@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.local import LocalBackend
-from harness.backends.openai_compat import OpenAICompatibleBackend
-from harness.cache import cache_key
+from harness.config.eval_config import load_eval_config
 from harness.errors import ConfigError
-from harness.evalconfig import load_eval_config
+from harness.eval.backends.local import LocalBackend
+from harness.eval.backends.openai_compat import OpenAICompatibleBackend
+from harness.eval.cache import cache_key
+from harness.eval.runner import EvalOptions, run_eval
 from harness.fileio import sha256_file
 from harness.records import Decoding, GenerationRequest
-from harness.runner import EvalOptions, run_eval
 from tests.lora_engine_stub import lora_engine
 from tests.tiny import write_triage_file
 

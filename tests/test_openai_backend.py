@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.openai_compat import OpenAICompatibleBackend
 from harness.errors import ConfigError
+from harness.eval.backends.openai_compat import OpenAICompatibleBackend
 from harness.records import Decoding, Generation, GenerationRequest
 from tests.stub_openai_server import (
     COMPLETION_TOKENS,
@@ -343,7 +343,7 @@ def test_real_transformers_serve(transformers_server: tuple[str, str]) -> None:
 
 def _openai_config(tmp_path: Path, url: str, **backend_options: object):
     """A one-variant eval config for the stub, on 3 tiny triage cases."""
-    from harness.evalconfig import load_eval_config
+    from harness.config.eval_config import load_eval_config
     from tests.tiny import write_triage_file
 
     write_triage_file(tmp_path / "cases.jsonl", 3)
@@ -372,8 +372,8 @@ def test_run_where_every_request_failed_ends_with_a_run_and_summary(tmp_path: Pa
 
 
 def test_run_where_the_server_is_refused_ends_with_a_run(tmp_path: Path) -> None:
-    from harness.runner import EvalOptions, run_eval
-    from harness.summary import variant_summary
+    from harness.eval.runner import EvalOptions, run_eval
+    from harness.scorers.summary import variant_summary
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -385,7 +385,7 @@ def test_run_where_the_server_is_refused_ends_with_a_run(tmp_path: Path) -> None
 
 
 def test_echoed_key_never_reaches_results_or_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.runner import EvalOptions, run_eval
+    from harness.eval.runner import EvalOptions, run_eval
 
     monkeypatch.setenv("HARNESS_TEST_KEY", KEY)
     with stub_server(lambda call: Reply(body=completion(f"key={call.headers['authorization']}"))) as (url, _):

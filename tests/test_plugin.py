@@ -60,7 +60,7 @@ def test_plugin_is_inert_for_unrelated_sessions(pytester):
         import sys
         def test_nothing_heavy_loaded():
             assert "torch" not in sys.modules
-            assert "harness.suite" not in sys.modules
+            assert "harness.suite.session" not in sys.modules
     """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
@@ -149,7 +149,7 @@ def test_fail_closed_paths_print_one_line_per_test(suite):
     result.assert_outcomes(errors=2)  # the fixtures cannot be set up: an error, never a pass
     out = result.stdout.str()
     assert "another exception" not in out and out.count("harness.yaml:15: bad-config: gate.min_cases must be >= 1") == 2
-    assert "Traceback" not in out and "harness/suite.py" not in out
+    assert "Traceback" not in out and "harness/suite/session.py" not in out
 
 
 def test_xdist_workers_share_the_cache(suite):

@@ -12,8 +12,9 @@ from safetensors.torch import save_file
 from harness.cli.main import main
 from harness.errors import InputError
 from harness.gate.decision import Decision, GateCheck, decision_table, render_check
+from harness.gate.promote import NotAccepted, promote, rollback
 from harness.gate.store import hash_inputs, load_decision, write_decision
-from harness.registry import NotAccepted, current, promote, resolve_adapter, rollback
+from harness.registry.deployments import current, resolve_adapter
 
 FIXTURE = Path(__file__).parent / "fixtures" / "decisions" / "decision_v1.json"
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.adapters import check_adapter_folder
-from harness.cache import GenerationCache
 from harness.cli.main import main
 from harness.errors import InputError
+from harness.eval.adapters import check_adapter_folder
+from harness.eval.cache import GenerationCache
 from tests.tiny import write_triage_file
 
 
@@ -139,7 +139,7 @@ def test_text_no_tokenizer_can_encode_is_a_finding(tmp_path, capsys):
 
 
 def test_local_backend_fails_only_the_request_with_a_lone_surrogate(tiny_checkpoint):
-    from harness.backends.local import LocalBackend
+    from harness.eval.backends.local import LocalBackend
     from harness.records import Decoding, GenerationRequest
 
     local = LocalBackend(str(tiny_checkpoint), device="cpu")
@@ -350,8 +350,8 @@ def test_a_killed_conversion_leaves_no_lasting_temporary_folder(tmp_path, monkey
 @pytest.mark.parametrize("options, match", [({"batch_size": "x"}, "batch_size"), ({"batch_size": 0}, "batch_size"),
                                             ({"device": "tpu"}, "device")])
 def test_bad_local_backend_settings_are_config_errors(options, match, tiny_checkpoint):
-    from harness.backends.local import LocalBackend
     from harness.errors import ConfigError
+    from harness.eval.backends.local import LocalBackend
 
     with pytest.raises(ConfigError, match=match):
         LocalBackend(str(tiny_checkpoint), **options)

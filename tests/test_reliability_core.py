@@ -130,9 +130,9 @@ def test_a_setting_the_backend_refuses_is_reported_at_the_backend_line(project, 
 
 
 def test_backend_error_from_the_api_keeps_the_config_line(project):
-    from harness.backends import make_backend
+    from harness.config.eval_config import load_eval_config
     from harness.errors import ConfigError
-    from harness.evalconfig import load_eval_config
+    from harness.eval.backends import make_backend
 
     config = project / "harness.yaml"
     config.write_text(config.read_text().replace("  max_retries: 0\n", "").replace("base_url: http", "base_url: gopher"))
@@ -225,7 +225,8 @@ def test_gate_refuses_a_manifest_without_a_string_task(manifest, tiny_adapters, 
 
 @pytest.mark.parametrize("manifest", [{}, {"task": ["triage"]}, {"task": {"a": 1}}])
 def test_promotion_refuses_a_manifest_without_a_string_task(manifest, tmp_path, capsys):
-    from harness.registry import INDEX, promote
+    from harness.gate.promote import promote
+    from harness.registry.index import INDEX
 
     candidate = tmp_path / "cand"
     candidate.mkdir()

@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from harness.training import load_config, train_candidate
+from harness.training.data import prepare_sets
+from harness.training.replay import ReplayOverlap, exclude_paths, load_prompts, replies_hash
 
 from harness.cli.main import main
 from harness.data.neardup import find_near_duplicates
 from harness.data.normalize import normalize_text
 from tests.tiny import write_triage_file
 from tests.tiny_chain import REPLY, make_chain_checkpoint
-from training import load_config, train_candidate
-from training.data import prepare_sets
-from training.replay import ReplayOverlap, exclude_paths, load_prompts, replies_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERAL = ROOT / "harness" / "resources" / "general"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from harness.training import load_config, train_candidate
+from harness.training.anchor import anchored_loss
 
 from harness.errors import InputError
 from tests.tiny import write_triage_file
-from training import load_config, train_candidate
-from training.anchor import anchored_loss
 
 GENERAL = Path(__file__).resolve().parents[1] / "harness" / "resources" / "general"
 CONFIG = """\
@@ -70,10 +70,10 @@ def test_task_rows_get_cross_entropy_and_replay_rows_the_kl_to_the_base():
 
 def _replay_kl(candidate, config) -> float:
     """Mean KL(base || candidate) over the reply tokens of the candidate's replay examples."""
+    from harness.training.data import prepare_sets, tokenize_all
     from peft import PeftModel
 
     from harness.models import load_model
-    from training.data import prepare_sets, tokenize_all
 
     sets = prepare_sets(config)
     loaded = load_model(config.base_model)
@@ -115,8 +115,9 @@ def test_an_unknown_replay_loss_is_a_config_error(project, capsys):
 
 def test_kl_replay_keeps_replies_cut_at_the_limit_that_text_replay_drops(tmp_path, monkeypatch):
     """Every reply cut at max_new_tokens: text replay refuses (nothing finished to learn), KL replay keeps each one."""
+    from harness.training.data import prepare_sets
+
     from tests.tiny_chain import make_chain_checkpoint
-    from training.data import prepare_sets
 
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
     model = make_chain_checkpoint(tmp_path / "chain")

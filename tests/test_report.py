@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from harness.reports import build_report, write_report
 
 from harness.cli.main import main
 from harness.history import import_paths
-from reports import build_report, write_report
 from tests.synthetic_runs import make_case, planted_history
 
 

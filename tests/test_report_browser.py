@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from harness.reports import build_report, write_report
 from matplotlib import image
 
 from harness.history import import_paths
-from reports import build_report, write_report
 from tests.synthetic_runs import planted_history
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

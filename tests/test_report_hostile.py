@@ -15,9 +15,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from harness.reports import build_report, write_report
 
 from harness.history import import_paths
-from reports import build_report, write_report
 from tests.synthetic_runs import write_decision, write_synthetic_run
 
 # Each payload, were it markup, would change the DOM in a way the tests can see.

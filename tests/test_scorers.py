@@ -107,8 +107,8 @@ def test_general_checks(check, text, expected):
 
 
 def test_an_unknown_item_check_type_is_refused_before_generation_at_its_line(tmp_path):
-    from harness.cases import load_cases
     from harness.errors import InputError
+    from harness.eval.cases import load_cases
 
     items = tmp_path / "items.jsonl"
     items.write_text('{"id": "a", "kind": "k", "prompt": "p", "checks": [{"type": "max_words", "n": 3}]}\n'

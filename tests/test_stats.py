@@ -7,8 +7,8 @@ import pytest
 from scipy import stats as sps
 from sklearn.metrics import f1_score
 
+from harness.config.gate import GateRules
 from harness.gate.checks import primary_check
-from harness.gate.rules import GateRules
 from harness.records import Case, CaseResult, Generation, Score
 from harness.stats import (
     macro_f1_weighted,

@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import HarnessError, InputError
 from harness.gate.decision import Decision
-from harness.suite_xdist import SharedDecisions, WorkerSummary, controller_lines, shared_decisions
+from harness.suite.xdist import SharedDecisions, WorkerSummary, controller_lines, shared_decisions
 
 FIXTURE = Path(__file__).parent / "fixtures" / "decisions" / "decision_v1.json"
 

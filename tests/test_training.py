@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from harness.training import load_config, train_candidate
+from harness.training.data import DatasetRejected, prepare_sets
 from safetensors.torch import load_file
 
 from harness.cli.main import main
 from tests.tiny import triage_line, write_triage_file
-from training import load_config, train_candidate
-from training.data import DatasetRejected, prepare_sets
 
 CONFIG = """\
 base_model: ./model
@@ -105,12 +105,13 @@ def test_clean_heldout_is_recorded_by_hash(workdir, tmp_path):
 
 
 def test_interrupted_run_leaves_no_candidate(workdir, tmp_path, monkeypatch):
-    import training.candidate
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training.candidate, "epoch_losses", interrupted)
+    import harness.training.candidate as candidate_module
+
+    monkeypatch.setattr(candidate_module, "epoch_losses", interrupted)
     config = load_config(workdir / "lora.yaml", overrides={"output_dir": str(tmp_path / "out")})
     config.training.epochs = 1
     with pytest.raises(KeyboardInterrupt):
@@ -177,9 +178,8 @@ def test_datasets_too_small_are_refused_before_the_model_loads(tmp_path, capsys,
 @pytest.mark.parametrize(("name", "peak_at_end", "half_way"), [("linear", False, 0.5), ("cosine", False, 0.5),
                                                                 ("constant", True, 1.0)])
 def test_lr_scheduler_shapes_the_learning_rate_after_warmup(workdir, tmp_path, name, peak_at_end, half_way):
+    from harness.training.trainer import training_arguments
     from transformers import get_scheduler
-
-    from training.trainer import training_arguments
 
     config = load_config(workdir / "lora.yaml")
     config.training.lr_scheduler, config.training.warmup = name, 10

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from harness.training.config import load_config
 
 from harness.errors import ConfigError
-from training.config import load_config
 
 SEED = """\
 base_model: meta-llama/Llama-3.1-8B-Instruct
@@ -133,8 +133,7 @@ def test_replay_sources_and_exclusions_resolve_against_the_config(tmp_path):
 
 def test_precision_auto_takes_bf16_only_where_the_cpu_computes_it_natively(monkeypatch, tmp_path):
     import torch
-
-    from training.trainer import resolved_precision, training_arguments
+    from harness.training.trainer import resolved_precision, training_arguments
 
     assert resolved_precision("fp32", use_cuda=False) == "fp32" and resolved_precision("bf16", use_cuda=False) == "bf16"
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from harness.training import load_config
+from harness.training.distributed import World, effective_batch_size, on_main, world
 
 from tests.tiny import write_triage_file
-from training import load_config
-from training.distributed import World, effective_batch_size, on_main, world
 
 CONFIG = """\
 base_model: ./model
@@ -76,12 +76,12 @@ def test_distributed_eval_loss_equals_one_process_evaluation_of_the_saved_adapte
 
 def whole_validation_loss(config, candidate: Path) -> tuple[float, int]:
     """Eval loss of the saved adapter over the whole validation set, in one process."""
+    from harness.training.data import prepare_sets, tokenize_all
+    from harness.training.trainer import training_arguments
     from peft import PeftModel
     from transformers import DataCollatorForSeq2Seq, Trainer
 
     from harness.models import ensure_pad_token, load_model
-    from training.data import prepare_sets, tokenize_all
-    from training.trainer import training_arguments
 
     base = load_model(config.base_model)
     ensure_pad_token(base.tokenizer, base.model)

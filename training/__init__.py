@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.config import TrainConfig, load_config
+from harness.training.config import TrainConfig, load_config
 
 
 def train_candidate(config: TrainConfig) -> Path:
@@ -16,11 +16,11 @@ def train_candidate(config: TrainConfig) -> Path:
     Under ``torchrun``/``accelerate launch`` every rank trains its share and the main process
     alone writes the candidate (``training/distributed.py``); every rank returns its path.
     """
-    from training.candidate import write_candidate
-    from training.data import prepare_sets
-    from training.distributed import on_main, shared_work_folder
-    from training.trainer import train
-    from training.workdir import check_output_dir
+    from harness.training.candidate import write_candidate
+    from harness.training.data import prepare_sets
+    from harness.training.distributed import on_main, shared_work_folder
+    from harness.training.trainer import train
+    from harness.training.workdir import check_output_dir
 
     check_output_dir(config.output_dir)
     sets = prepare_sets(config)

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from harness.training.config import TrainConfig
+from harness.training.trainer import TrainResult
 
-from harness.chat import template_hash
 from harness.fileio import atomic_write_json, sha256_file, sha256_text
+from harness.models.chat import template_hash
 from harness.provenance import environment
-from training.config import TrainConfig
-from training.trainer import TrainResult
 
 MANIFEST = "manifest.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"

@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from harness.configfile import ConfigSource, check_keys, read_yaml, relative_path
-from training.configcheck import check_value
+from harness.training.configcheck import check_value
+
+from harness.config.file import ConfigSource, check_keys, read_yaml, relative_path
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from harness.configfile import ConfigSource
+from harness.config.file import ConfigSource
 
 
 def check_value(source: ConfigSource, key: str, value: Any, spec: Any) -> Any:

@@ -7,16 +7,17 @@ import logging
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from harness.training.config import TrainConfig
+from harness.training.distill import self_distill
+from harness.training.labels import tokenize_conversation
+from harness.training.replay import plan_replay
+
 from harness.data import assign, leakage, lint, load_examples
 from harness.data.hf import to_hf_dataset
 from harness.data.lint import LintOptions
 from harness.errors import HarnessError, InputError
 from harness.fileio import sha256_file
 from harness.records import Example, Finding
-from training.config import TrainConfig
-from training.distill import self_distill
-from training.labels import tokenize_conversation
-from training.replay import plan_replay
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from harness.training.config import TrainConfig
+from harness.training.replay import VARIANT, ReplayPrompt, replies_hash
+
 from harness.errors import InputError
 from harness.records import Decoding, Example, Generation, GenerationRequest
-from training.config import TrainConfig
-from training.replay import VARIANT, ReplayPrompt, replies_hash
 
 log = logging.getLogger(__name__)
 REPLAY_BATCH = 64
@@ -29,9 +30,9 @@ def self_distill(config: TrainConfig, prompts: Sequence[ReplayPrompt]) -> tuple[
     Raises:
         InputError: every reply failed or was dropped (nothing to replay).
     """
-    from harness.backends.local import LocalBackend
-    from harness.cache import GenerationCache
-    from harness.generation import generate_cached
+    from harness.eval.backends.local import LocalBackend
+    from harness.eval.cache import GenerationCache
+    from harness.eval.generation import generate_cached
     from harness.models.cache import cache_dir
 
     if not prompts:

@@ -81,7 +81,7 @@ def shared_work_folder(output_dir: str | os.PathLike[str]) -> Iterator[Path]:
     Checkpoints and the candidate being assembled live there; the main process removes it
     after every rank is done with it.
     """
-    from training.workdir import work_folder
+    from harness.training.workdir import work_folder
 
     here = world()
     if here.size == 1:

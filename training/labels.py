@@ -1,6 +1,6 @@
 """Token ids and labels for a conversation: loss on assistant tokens only.
 
-Labels come from the same :func:`harness.chat.render` the harness uses at inference.
+Labels come from the same :func:`harness.models.chat.render` the harness uses at inference.
 For each assistant turn, the text of the conversation up to that turn *with* the
 generation prompt is a prefix ``P``; the text including the turn is ``F``. The template
 must only extend its output (``F`` starts with ``P``); the characters between them are
@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from harness.chat import render
 from harness.errors import InputError
+from harness.models.chat import render
 
 IGNORE_INDEX = -100
 

@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from harness.training.config import BUILTIN_PREFIX, TrainConfig
+
 from harness.data import load_examples
 from harness.data.load import read_lines
 from harness.data.neardup import DEFAULT_THRESHOLD, find_near_duplicates
@@ -24,7 +26,6 @@ from harness.data.normalize import normalize_text
 from harness.errors import InputError
 from harness.fileio import sha256_file, sha256_text
 from harness.records import Example
-from training.config import BUILTIN_PREFIX, TrainConfig
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from harness.training.config import TrainConfig
+from harness.training.data import TrainingSets, tokenize_all
+from harness.training.distributed import effective_batch_size, pin_local_device
+from harness.training.targets import check_target_modules
+from harness.training.throughput import StepTimer
+
 from harness.models import LoadedModel, ensure_pad_token, load_model
-from training.config import TrainConfig
-from training.data import TrainingSets, tokenize_all
-from training.distributed import effective_batch_size, pin_local_device
-from training.targets import check_target_modules
-from training.throughput import StepTimer
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,8 @@ def train(config: TrainConfig, sets: TrainingSets, checkpoints: str | Path) -> T
         checkpoints: scratch folder for per-epoch checkpoints (the run's hidden work folder).
     """
     import torch
+    from harness.training.anchor import AnchoredTrainer
     from transformers import DataCollatorForSeq2Seq, set_seed
-
-    from training.anchor import AnchoredTrainer
 
     set_seed(config.seed)
     pin_local_device()

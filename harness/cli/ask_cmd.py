@@ -20,9 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.backends.local import LocalBackend
     from harness.data import load_examples
     from harness.errors import InputError
+    from harness.eval.backends.local import LocalBackend
     from harness.records import Decoding, GenerationRequest
 
     if args.limit < 1 or args.max_new_tokens < 1:

@@ -23,11 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.gate.ladder_run import run_ladder
-    from harness.gate.ladder_store import write_ladder
+    from harness.eval.runner import EvalOptions
+    from harness.gate.ladder.run import run_ladder
+    from harness.gate.ladder.store import write_ladder
+    from harness.gate.promote import promote_ladder
     from harness.gate.run import check_writable
-    from harness.registry import promote_ladder, registry_root
-    from harness.runner import EvalOptions
+    from harness.registry.deployments import registry_root
 
     root = registry_root(args.root)
     check_writable(root, Path(args.runs_dir))

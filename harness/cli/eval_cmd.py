@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.evalconfig import EvalConfig
+    from harness.config.eval_config import EvalConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,10 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.config.eval_config import load_eval_config
     from harness.errors import InputError
-    from harness.evalconfig import load_eval_config
-    from harness.runner import EvalOptions, run_eval
-    from harness.summary import variant_summary
+    from harness.eval.runner import EvalOptions, run_eval
+    from harness.scorers.summary import variant_summary
 
     if args.limit is not None and args.limit < 1 or args.repeats < 1:
         raise InputError("--limit and --repeats must be positive integers", code="bad-option")
@@ -64,8 +64,8 @@ def with_adapters(config: EvalConfig, overrides: list[str]) -> EvalConfig:
     Raises:
         InputError: a malformed option or a name that is not an adapter variant.
     """
+    from harness.config.eval_config import with_adapters as point_adapters
     from harness.errors import InputError
-    from harness.evalconfig import with_adapters as point_adapters
 
     folders: dict[str, str | Path] = {}
     for item in overrides:

@@ -28,9 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.eval.runner import EvalOptions
+    from harness.gate.promote import promote
     from harness.gate.run import run_gate
-    from harness.registry import promote, registry_root
-    from harness.runner import EvalOptions
+    from harness.registry.deployments import registry_root
 
     if args.variant or not args.candidate:
         return _run_variant(args)
@@ -46,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_variant(args: argparse.Namespace) -> int:
     from harness.errors import InputError
-    from harness.gate.ladder_run import variant_decision
+    from harness.eval.runner import EvalOptions
+    from harness.gate.ladder.run import variant_decision
     from harness.gate.store import write_decision
-    from harness.runner import EvalOptions
 
     if not args.variant or args.candidate or args.promote:
         raise InputError("give a CANDIDATE folder, or --variant NAME without a candidate and without --promote "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.starter import StarterRequest, init_task
+from harness.cli.starter import StarterRequest, init_task
 
 MIN_CASES = 50  # the starter gate's min_cases
 

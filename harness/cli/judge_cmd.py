@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _judge(args: argparse.Namespace) -> Judge:
-    from harness.cache import GenerationCache
+    from harness.eval.cache import GenerationCache
     from harness.judge import configured_judge
     from harness.models.cache import cache_dir
 

@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_list(args: argparse.Namespace) -> int:
     """List candidates; a damaged one is listed, marked and explained, and the rest still show."""
     from harness.errors import InputError
-    from harness.registry import candidates, load_index, registry_root
+    from harness.gate.promote import candidates
+    from harness.registry.deployments import registry_root
+    from harness.registry.index import load_index
 
     root = registry_root(args.root)
     if root.exists() and not root.is_dir():
@@ -49,7 +51,7 @@ def run_show(args: argparse.Namespace) -> int:
     from harness.errors import InputError
     from harness.gate.decision import decision_table
     from harness.gate.store import LATEST, load_decision
-    from harness.registry import registry_root
+    from harness.registry.deployments import registry_root
 
     folder = registry_root(args.root) / args.candidate
     if not (folder / "manifest.json").exists():
@@ -67,7 +69,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    from harness.registry import promote
+    from harness.gate.promote import promote
 
     entry = promote(args.candidate, args.root, force=args.force)
     assert entry.current is not None
@@ -77,7 +79,7 @@ def run_promote(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from harness.registry import rollback
+    from harness.gate.promote import rollback
 
     entry = rollback(args.task, args.root)
     assert entry.current is not None

@@ -42,7 +42,7 @@ def since(text: str | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports import build_report, write_report
+    from harness.reports import build_report, write_report
 
     if args.last is not None and args.last < 1:
         raise InputError(f"--last must be at least 1, got {args.last}", code="bad-argument")

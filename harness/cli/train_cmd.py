@@ -35,8 +35,8 @@ def check_paths(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training import load_config, train_candidate
-    from training.data import DatasetRejected
+    from harness.training import load_config, train_candidate
+    from harness.training.data import DatasetRejected
 
     check_paths(args)
     overrides = {k: v for k, v in {"heldout": args.heldout, "output_dir": args.output_dir}.items() if v}
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             print(finding, file=sys.stderr)
         print(f"harness train: {exc}", file=sys.stderr)
         return 1
-    from training.distributed import world
+    from harness.training.distributed import world
 
     if not world().is_main:  # torchrun/accelerate: the main process prints the path and runs the gate
         return 0

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from harness.config.gate import GateRules
 from harness.errors import HarnessError
 from harness.gate.decision import GateCheck, Outcome, Verdict
-from harness.gate.rules import GateRules
-from harness.metrics import field_labels, metric_values
 from harness.records import CaseResult
+from harness.scorers.metrics import field_labels, metric_values
 from harness.stats import macro_f1_weighted, mcnemar_exact, paired_bootstrap, paired_bootstrap_metric
 
 

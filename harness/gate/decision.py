@@ -7,12 +7,13 @@ Everything a person reads about a check comes from :func:`render_check`.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.gate.rules import GateRules
+from harness.config.gate import GateRules
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class Decision:
     inputs: InputHashes | None = None
     """None only when the gate could not hash its inputs (never for an accept)."""
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per variant: per-case metric means, per-field corpus metrics and cost (:func:`harness.metrics.variant_metrics`)."""
+    """Per variant: per-case metric means, per-field corpus metrics and cost (:func:`harness.scorers.metrics.variant_metrics`)."""
     rules: GateRules | None = None
     """The gate rules in force."""
     run: str | None = None
@@ -199,3 +200,10 @@ def decision_table(decision: Decision) -> str:
              for row in rows]
     lines.append(f"verdict: {decision.verdict.upper()} ({decision.candidate}, task {decision.task})")
     return "\n".join(lines)
+
+
+def decision_line(decision: Decision, source: str) -> list[str]:
+    """The terminal's two lines about one decision."""
+    verdicts = ", ".join(f"{c.name}: {c.verdict}" for c in decision.checks)
+    where = Path(decision.run) / "decision.json" if decision.run else json.dumps(source)
+    return [f"gate {decision.task} ({decision.candidate}): {decision.verdict.upper()} [{verdicts}]", f"  decision: {where}"]

@@ -12,10 +12,10 @@ import logging
 
 import numpy as np
 
+from harness.config.gate import GateRules
 from harness.gate.decision import GateCheck, Verdict
-from harness.gate.rules import GateRules
-from harness.metrics import field_labels
 from harness.records import CaseResult
+from harness.scorers.metrics import field_labels
 from harness.stats import PairedDelta, macro_f1_weighted, paired_bootstrap_metric
 
 log = logging.getLogger(__name__)

@@ -8,20 +8,20 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from harness.backends import AdapterBackend, Backend
-from harness.cases import load_cases
+from harness.config.eval_config import EvalConfig, VariantSpec
+from harness.config.gate import GateRules
 from harness.data import leakage, load_examples
 from harness.data.load import read_lines
 from harness.errors import InputError
-from harness.evalconfig import EvalConfig, VariantSpec
+from harness.eval.backends import AdapterBackend, Backend
+from harness.eval.cases import load_cases
+from harness.eval.runner import EvalOptions, open_cache, run_eval
 from harness.fileio import sha256_file
 from harness.gate.checks import regression_check
 from harness.gate.decision import GateCheck
-from harness.gate.rules import GateRules
-from harness.metrics import by_variant, metric_values
 from harness.records import Case, Example
-from harness.runner import EvalOptions, open_cache, run_eval
-from harness.scoring import ScoringSection
+from harness.scorers.metrics import by_variant, metric_values
+from harness.scorers.scoring import ScoringSection
 
 log = logging.getLogger(__name__)
 

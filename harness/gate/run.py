@@ -16,18 +16,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.adapters import AdapterHasNoEffect, check_adapter_folder
-from harness.backends import Backend, make_backend
+from harness.config.eval_config import EvalConfig, load_eval_config, with_adapters
+from harness.config.gate import GateRules, gate_rules
 from harness.errors import ConfigError, HarnessError, InputError
-from harness.evalconfig import EvalConfig, load_eval_config, with_adapters
+from harness.eval.adapters import AdapterHasNoEffect, check_adapter_folder
+from harness.eval.backends import Backend, make_backend
+from harness.eval.runner import EvalOptions, run_eval
 from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check
 from harness.gate.decision import Decision, GateCheck
 from harness.gate.fields import field_check
 from harness.gate.probes import check_gate_files, forgetting_check, general_check, leakage_check
-from harness.gate.rules import GateRules, gate_rules
 from harness.gate.store import hash_inputs, write_decision
-from harness.metrics import by_variant, variant_metrics
-from harness.runner import EvalOptions, run_eval
+from harness.scorers.metrics import by_variant, variant_metrics
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import json
 import logging
 from pathlib import Path
 
-from harness.cases import split_sha256
 from harness.errors import InputError
+from harness.eval.cases import split_sha256
 from harness.fileio import atomic_write_json, sha256_file
 from harness.gate.decision import Decision, InputHashes
 from harness.history import index_decision

@@ -14,8 +14,8 @@ import numpy as np
 from scipy import stats as sps
 
 from harness.history.records import MetricRow
-from harness.metrics import by_variant, cost_summary, field_labels, field_summary, metric_values
 from harness.records import CaseResult
+from harness.scorers.metrics import by_variant, cost_summary, field_labels, field_summary, metric_values
 from harness.stats import macro_f1_weighted, resample_counts, wilson_interval
 
 LOWER_IS_BETTER = {"style_violations"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from harness.backends.base import Backend
-from harness.cache import GenerationCache
+from harness.eval.backends.base import Backend
+from harness.eval.cache import GenerationCache
 from harness.judge.judge import Judge
 from harness.judge.rubric import load_rubric
 from harness.models import DEFAULT_MODEL
@@ -34,11 +34,11 @@ def configured_judge(rubric: str | Path, model: str = DEFAULT_MODEL, *, base_url
     """
     backend: Backend
     if base_url:
-        from harness.backends.openai_compat import OpenAICompatibleBackend
+        from harness.eval.backends.openai_compat import OpenAICompatibleBackend
 
         backend = OpenAICompatibleBackend(base_url=base_url, model=model, api_key_env=api_key_env)
     else:
-        from harness.backends.local import LocalBackend
+        from harness.eval.backends.local import LocalBackend
 
         backend = LocalBackend(model, batch_size=batch_size)
     return Judge(backend, load_rubric(rubric), cache, progress=progress)

@@ -1,6 +1,6 @@
 """The rubric judge: absolute scores and pairwise comparisons on any backend, through the cache.
 
-Judge calls go through :func:`harness.generation.generate_cached` with the backend wrapped
+Judge calls go through :func:`harness.eval.generation.generate_cached` with the backend wrapped
 so that its cache identity includes the judge identity: editing the rubric, the prompts,
 the judge model or its decoding never serves a stale verdict.
 """
@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from harness.backends.base import Backend
-from harness.cache import GenerationCache
-from harness.generation import generate_cached
+from harness.eval.backends.base import Backend
+from harness.eval.cache import GenerationCache
+from harness.eval.generation import generate_cached
 from harness.judge.prompts import PROMPT_SHA256, absolute_messages, pairwise_messages, parse_absolute, parse_pairwise
 from harness.judge.records import JudgeItem, JudgeScore, PairOutcome
 from harness.judge.rubric import Rubric, judge_identity
@@ -46,7 +46,7 @@ class Judge:
     """A rubric judge on one backend.
 
     Args:
-        backend: any :class:`~harness.backends.base.Backend` (local model, OpenAI-compatible endpoint).
+        backend: any :class:`~harness.eval.backends.base.Backend` (local model, OpenAI-compatible endpoint).
         rubric: the rubric the judge applies.
         cache: the generation cache (None: no caching).
         decoding: the judge's decoding; part of its identity.

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from harness.errors import ModelNotAvailableError
 from harness.models.cache import cached_sha256
+from harness.models.catalogue import EMBEDDED, EmbeddedModel
 from harness.models.convert import convert_gguf
-from harness.models.registry import EMBEDDED, EmbeddedModel
 
 ModelKind = Literal["embedded", "gguf", "local", "hub", "openai"]
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

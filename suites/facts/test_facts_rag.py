@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from harness.errors import InputError
-from harness.metrics import by_variant, metric_values
-from harness.registry import resolve_adapter
+from harness.registry.deployments import resolve_adapter
+from harness.scorers.metrics import by_variant, metric_values
 from harness.stats import mcnemar_exact, paired_bootstrap
 
 pytestmark = [pytest.mark.harness_suite("facts", version="1"), pytest.mark.slow]

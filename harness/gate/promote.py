@@ -1,4 +1,6 @@
-"""The adapter registry: candidates, each task's current deployment, promotion and rollback.
+"""Promotion and rollback in the adapter registry, and its candidates with their verdicts.
+
+Reading a task's deployment needs none of this: :mod:`harness.registry.deployments`.
 
 Layout under the registry root (``$HARNESS_REGISTRY``, default ``./candidates``)::
 
@@ -22,31 +24,24 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import os
 from pathlib import Path
 
-from harness.adapters import check_adapter_folder
 from harness.errors import HarnessError, InputError
-from harness.gate.ladder_store import LATEST as LADDER_LATEST
-from harness.gate.ladder_store import changed_ladder_inputs, load_ladder, task_folder
+from harness.eval.adapters import check_adapter_folder
+from harness.gate.ladder.store import LATEST as LADDER_LATEST
+from harness.gate.ladder.store import changed_ladder_inputs, load_ladder, task_folder
 from harness.gate.store import LATEST, changed_inputs, load_decision
-from harness.registry_index import INDEX, Deployment, TaskEntry, load_index, save_index
+from harness.registry.deployments import registry_root
+from harness.registry.index import Deployment, TaskEntry, load_index, save_index
 
 log = logging.getLogger(__name__)
 
-REGISTRY_ENV = "HARNESS_REGISTRY"
-CURRENT_PREFIX = "current:"
 
 
 class NotAccepted(HarnessError, PermissionError):
     """Promotion of a candidate the gate did not accept, or whose inputs changed since."""
 
     code = "not-accepted"
-
-
-def registry_root(root: str | Path | None = None) -> Path:
-    """The registry folder: ``root``, else ``$HARNESS_REGISTRY``, else ``./candidates``."""
-    return Path(root or os.environ.get(REGISTRY_ENV) or "candidates")
 
 
 @dataclasses.dataclass
@@ -82,44 +77,6 @@ def _candidate_info(folder: Path) -> CandidateInfo:
         except InputError as exc:
             info.verdict, info.problem = "damaged", f"{LATEST}: {exc.message}"
     return info
-
-
-def current(task: str, root: str | Path | None = None) -> Path:
-    """The folder of a task's current adapter.
-
-    Raises:
-        InputError: the task has no current adapter (the message says how to get one).
-    """
-    root = registry_root(root)
-    entry = load_index(root).get(task)
-    if not entry or not entry.current:
-        raise InputError(f"no current adapter for task {task!r} in {root}: train one with `harness train`, "
-                         f"then accept it with `harness gate CANDIDATE --promote`", code="no-adapter")
-    if entry.current.kind != "adapter":
-        raise InputError(f"task {task!r} is served by the {entry.current.kind} variant {entry.current.id!r}, not an "
-                         "adapter", code="no-adapter")
-    return root / entry.current.id
-
-
-def deployment(task: str, root: str | Path | None = None, config: str | None = None) -> Deployment:
-    """A task's current deployment, whatever its kind.
-
-    Raises:
-        InputError: the task has no deployment (one line saying how to make one).
-    """
-    root = registry_root(root)
-    entry = load_index(root).get(task)
-    if not entry or not entry.current:
-        raise InputError(f"task {task!r} has no deployment in {root}: run `harness decide --config "
-                         f"{config or 'harness.yaml'} --promote`", code="no-deployment")
-    return entry.current
-
-
-def resolve_adapter(reference: str, root: str | Path | None = None) -> Path:
-    """``current:<task>`` → that task's current adapter folder; anything else is a path."""
-    if reference.startswith(CURRENT_PREFIX):
-        return current(reference.removeprefix(CURRENT_PREFIX), root)
-    return Path(reference)
 
 
 def check_promotable(folder: Path) -> None:
@@ -222,5 +179,3 @@ def rollback(task: str, root: str | Path | None = None) -> TaskEntry:
     return entry
 
 
-__all__ = ["INDEX", "CandidateInfo", "Deployment", "NotAccepted", "TaskEntry", "candidates", "check_promotable", "current",
-           "load_index", "promote", "registry_root", "resolve_adapter", "rollback"]

@@ -14,22 +14,22 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from harness.adapters import AdapterHasNoEffect
-from harness.backends import Backend, make_backend
-from harness.cases import load_cases
+from harness.config.eval_config import EvalConfig, load_eval_config
+from harness.config.gate import GateRules
 from harness.data import leakage, load_examples
 from harness.errors import HarnessError, InputError
-from harness.evalconfig import EvalConfig, load_eval_config
+from harness.eval.adapters import AdapterHasNoEffect
+from harness.eval.backends import Backend, make_backend
+from harness.eval.cases import load_cases
+from harness.eval.runner import EvalOptions, run_eval
 from harness.gate.checks import decide
 from harness.gate.decision import Decision, GateCheck
-from harness.gate.ladder import KIND_RANK, LadderDecision, Rung, RungCost, decide_ladder, gate_checks
-from harness.gate.ladder_store import hash_ladder_inputs, variant_folder
+from harness.gate.ladder.decide import KIND_RANK, LadderDecision, Rung, RungCost, decide_ladder, gate_checks
+from harness.gate.ladder.store import hash_ladder_inputs, variant_folder
 from harness.gate.probes import as_examples, forgetting_check, general_check, leakage_check
-from harness.gate.rules import GateRules
 from harness.gate.run import _manifest
-from harness.metrics import by_variant, variant_metrics
-from harness.registry import registry_root, resolve_adapter
-from harness.runner import EvalOptions, run_eval
+from harness.registry.deployments import registry_root, resolve_adapter
+from harness.scorers.metrics import by_variant, variant_metrics
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ class RungCost:
 
     @classmethod
     def from_summary(cls, kind: str, cost: dict[str, Any], training_s: float | None = None) -> RungCost:
-        """From :func:`harness.metrics.cost_summary` of the rung's results."""
+        """From :func:`harness.scorers.metrics.cost_summary` of the rung's results."""
         return cls(kind, cost.get("prompt_tokens_mean"), cost.get("completion_tokens_mean"), cost.get("latency_p50_s"),
                    training_s)
 

@@ -28,8 +28,8 @@ from typing import Any, TypeVar
 
 import openai
 
-from harness.backends.lora_endpoint import LoraEndpoint
 from harness.errors import ConfigError
+from harness.eval.backends.lora_endpoint import LoraEndpoint
 from harness.fileio import replace_lone_surrogates
 from harness.records import Decoding, Generation, GenerationRequest
 
@@ -111,7 +111,7 @@ class OpenAICompatibleBackend:
         return None if name is None else self._lora.identity(name)
 
     def add_adapter(self, name: str, folder: str | Path, *, lazy: bool = False) -> None:
-        """Register an adapter folder to load on the engine (``harness/backends/lora_endpoint.py``); ``lazy``: on first use."""
+        """Register an adapter folder to load on the engine (``eval/backends/lora_endpoint.py``); ``lazy``: on first use."""
         self._lora.register(name, folder)
         if not lazy:
             self._lora.served_names([name])

@@ -1,4 +1,5 @@
-"""What the pytest plugin's fixtures hand out: one session's model pool, runs and gate decisions.
+"""What the pytest plugin's fixtures hand out: one session's model pool, runs and gate decisions,
+the gate as one test sees it (``harness_gate``), and what the session writes when it ends.
 
 Everything is computed once per session and kept here (the plugin keeps one
 :class:`SuiteSession` in ``config.stash`` and registers it as a plugin, so it owns the
@@ -19,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from harness.backends import Backend, make_backend
+from harness.config.eval_config import EvalConfig, load_eval_config, with_adapters
 from harness.errors import HarnessError, InputError
-from harness.evalconfig import EvalConfig, load_eval_config, with_adapters
-from harness.gate.decision import Decision
+from harness.eval.backends import Backend, make_backend
+from harness.eval.runner import EvalOptions, run_eval
+from harness.gate.decision import Decision, GateCheck, SuiteMark, decision_line, render_check
 from harness.records import Case, CaseResult
-from harness.runner import EvalOptions, run_eval
-from harness.suite_xdist import SharedDecisions, worker_summary
+from harness.suite.xdist import SharedDecisions, WorkerSummary
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class SuiteSession:
         self.configs: dict[str, EvalConfig] = {}
         self.summary: list[str] = []
         self.shared: SharedDecisions | None = None
+        self.suite_marks: dict[str, SuiteMark] = {}
+        """The ``harness_suite`` mark of each config's tests, written into its decision at the session's end."""
         """Under xdist: decisions computed once per session, by the first worker to need them."""
 
     def config_for(self, test_path: Path) -> EvalConfig:
@@ -81,7 +84,7 @@ class SuiteSession:
 
     def cases(self, config: EvalConfig) -> list[Case]:
         """The config's held-out cases."""
-        from harness.cases import load_cases
+        from harness.eval.cases import load_cases
 
         with one_line_failure():
             return load_cases(config.cases, config.task)
@@ -135,7 +138,7 @@ class SuiteSession:
         Raises:
             InputError: no deployment or candidate, or an unusable one (raised again for every test that asks).
         """
-        from harness.gate.ladder_run import variant_decision
+        from harness.gate.ladder.run import variant_decision
         from harness.gate.run import gate_decision
 
         key = str(config.source)
@@ -162,7 +165,7 @@ class SuiteSession:
         Raises:
             InputError: the task has no deployment (one line saying how to make one).
         """
-        from harness.registry import deployment, registry_root
+        from harness.registry.deployments import deployment, registry_root
 
         given = self.options.candidates.get(config.task) or self.options.candidates.get("*")
         if given:
@@ -173,8 +176,6 @@ class SuiteSession:
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write each decision beside its run and its candidate; a worker hands its summary to the controller."""
-        from harness.suite_gate import write_session
-
         self.summary = write_session(self)
         workeroutput = getattr(session.config, "workeroutput", None)
         if workeroutput is not None:
@@ -195,8 +196,105 @@ def _nearest(test_path: Path) -> Path:
                      code="no-config")
 
 
-def decision_line(decision: Decision, source: str) -> list[str]:
-    """The terminal's two lines about one decision."""
-    verdicts = ", ".join(f"{c.name}: {c.verdict}" for c in decision.checks)
-    where = Path(decision.run) / "decision.json" if decision.run else json.dumps(source)
-    return [f"gate {decision.task} ({decision.candidate}): {decision.verdict.upper()} [{verdicts}]", f"  decision: {where}"]
+def explain(check: GateCheck, worst: list[CaseResult] | None = None) -> str:
+    """A failed check as a short report: the check's line, values per variant, worst cases."""
+    lines = [render_check(check)]
+    if check.observed:
+        lines.append("  observed: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                                for k, v in check.observed.items()))
+    for result in worst or []:
+        lines.append(f"  case {result.case.id}: input {result.case.user_text[:80]!r}")
+        lines.append(f"    expected {str(result.case.reference)[:80]!r}")
+        lines.append(f"    got      {str(result.generation.text)[:80]!r}")
+    return "\n".join(lines)
+
+
+class Gate:
+    """The gate as seen from one test: ``require(name)`` passes or fails with a readable report."""
+
+    def __init__(self, session: SuiteSession, config: EvalConfig, node: Any) -> None:
+        self.session, self.config, self.node = session, config, node
+        marker = node.get_closest_marker("harness_suite")
+        if marker is not None:  # recorded on the decision when the session writes it
+            name = marker.args[0] if marker.args else marker.kwargs.get("name", "")
+            version = marker.kwargs.get("version", marker.args[1] if len(marker.args) > 1 else None)
+            session.suite_marks.setdefault(str(config.source), SuiteMark(str(name), None if version is None else str(version)))
+
+    @property
+    def decision(self) -> Decision:
+        """The candidate's decision (computed once per session); a missing candidate fails the test in one line."""
+        with one_line_failure():
+            return self.session.decision(self.config)
+
+    def check(self, name: str) -> GateCheck:
+        """The check whose name starts with ``name``; fails the test (listing the checks) if there is none."""
+        decision = self.decision
+        found = decision.check(name)
+        if found is None and decision.candidate in self.config.variants:  # a prompt or RAG deployment
+            pytest.skip(f"{name}: does not apply to the {self.config.variants[decision.candidate].kind} variant "
+                        f"{decision.candidate}")
+        if found is None:
+            raise pytest.fail.Exception(f"no gate check {name!r}; checks: {', '.join(c.name for c in decision.checks)}",
+                                        pytrace=False)
+        return found
+
+    def require(self, name: str) -> GateCheck:
+        """Assert that the check passed; record its figures as user_properties either way."""
+        check = self.check(name)
+        for key in ("verdict", "delta", "interval", "p_value", "n", "threshold"):
+            self.node.user_properties.append((f"{check.name}:{key}", getattr(check, key)))
+        if check.verdict != "pass":
+            worst = self.worst_cases() if check.name.startswith("beats ") else None  # the task's cases explain these
+            pytest.fail(explain(check, worst), pytrace=False)
+        return check
+
+    def worst_cases(self, count: int = 3) -> list[CaseResult]:
+        """The candidate's worst results on the primary per-case metric (or any wrong answers)."""
+        from harness.gate.run import load_gate
+
+        rules = self.config.rules or load_gate(self.config.source or "harness.yaml")[1]
+        subject = self.decision.candidate if self.decision.candidate in self.config.variants else rules.candidate
+        results = [r for r in self.session.run(self.config, [subject]) if r.generation.sample == 0]
+
+        def badness(result: CaseResult) -> float:
+            values = [s.value for s in result.scores if s.metric in ("field_mean", rules.primary) and s.value is not None]
+            return min(values) if values else 0.0
+
+        return sorted(results, key=badness)[:count]
+
+
+def write_session(session: SuiteSession) -> list[str]:
+    """Write each decision next to its run and into its candidate's history; return the summary lines."""
+    from harness.fileio import atomic_write_json
+    from harness.gate.store import write_decision
+    from harness.scorers.summary import variant_summary
+
+    lines = [f"harness: {session.model_loads} model load(s) this session"]
+    for results in session.runs.values():
+        lines += variant_summary(results).to_string().splitlines()
+    for source, decision in session.decisions.items():
+        if session.shared is not None and source not in session.shared.computed:
+            continue  # another xdist worker computed it, and writes it
+        if decision.suite is None and source in session.suite_marks:
+            decision = dataclasses.replace(decision, suite=session.suite_marks[source])
+        if decision.run:
+            atomic_write_json(Path(decision.run) / "decision.json", decision.to_dict())
+        if decision.candidate_path:
+            write_decision(decision, Path(decision.candidate_path))  # what `registry promote` reads
+        lines += decision_line(decision, source)
+    return lines
+
+
+def worker_summary(session: SuiteSession) -> WorkerSummary:
+    """A worker's :class:`~harness.suite.session.SuiteSession` as the controller needs it (verdicts of decisions made here)."""
+    from harness.scorers.summary import variant_summary
+
+    shared = session.shared or SharedDecisions(Path("."))
+    return WorkerSummary(
+        model_loads=session.model_loads,
+        tables={json.dumps(list(key)): variant_summary(results).to_string().splitlines()
+                for key, results in session.runs.items()},
+        decisions={source: decision_line(decision, source) for source, decision in session.decisions.items()
+                   if source in shared.computed},
+        computed=len(shared.computed), read=len(shared.read),
+        shared_folder=str(session.shared.folder) if session.shared is not None else None)

@@ -16,11 +16,11 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 
+from harness.config.gate import GateRules
 from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check
 from harness.gate.decision import GateCheck, Verdict
 from harness.gate.fields import field_check
-from harness.gate.ladder_record import LadderDecision, LadderInputs, LadderVerdict, RungCost, RungVerdict
-from harness.gate.rules import GateRules
+from harness.gate.ladder.record import LadderDecision, LadderInputs, LadderVerdict, RungCost, RungVerdict
 from harness.records import CaseResult
 
 log = logging.getLogger(__name__)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.backends.base import AdapterBackend, AttachesAdapters, Backend
+from harness.config.eval_config import EvalConfig, backend_error
 from harness.errors import ConfigError
-from harness.evalconfig import EvalConfig, backend_error
+from harness.eval.backends.base import AdapterBackend, AttachesAdapters, Backend
 
 
 def make_backend(config: EvalConfig) -> Backend:
@@ -22,11 +22,11 @@ def make_backend(config: EvalConfig) -> Backend:
 def _construct(config: EvalConfig) -> Backend:
     options = dict(config.backend.options)
     if config.backend.kind == "openai":
-        from harness.backends.openai_compat import OpenAICompatibleBackend
+        from harness.eval.backends.openai_compat import OpenAICompatibleBackend
 
         options.setdefault("model", config.model.removeprefix("openai:"))
         return OpenAICompatibleBackend(**options)
-    from harness.backends.local import LocalBackend
+    from harness.eval.backends.local import LocalBackend
 
     return LocalBackend(config.model, **options)
 

@@ -5,7 +5,7 @@ are cut into chunks, so each backend batch holds prompts of one variant (which s
 the local backend computes once) and of similar length, and pads little; results
 come back in the order of the requests. Each chunk is stored as it finishes, so an
 interrupted run resumes from the cache. With ``decoding.stop_at_json_end`` every backend's
-output is trimmed after its first complete JSON value (harness.jsonstop).
+output is trimmed after its first complete JSON value (harness.eval.jsonstop).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Literal
 
 from tqdm import tqdm
 
-from harness.backends.base import Backend
-from harness.cache import GenerationCache, cache_key
-from harness.jsonstop import trim_after_json
+from harness.eval.backends.base import Backend
+from harness.eval.cache import GenerationCache, cache_key
+from harness.eval.jsonstop import trim_after_json
 from harness.records import Decoding, Generation, GenerationRequest
 
 CacheMode = Literal["use", "refresh", "off"]

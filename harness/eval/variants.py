@@ -1,7 +1,7 @@
 """Render cases under each variant: the prompt-only, RAG and fine-tuned interventions.
 
 Every variant produces plain message lists; the backend applies the model's own chat
-template (:func:`harness.chat.render`, the function training uses), so train and eval
+template (:func:`harness.models.chat.render`, the function training uses), so train and eval
 can never disagree on the format.
 
 - ``prompt``: the variant's system prompt (or the case's own) + few-shot turns + the case.
@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+from harness.config.eval_config import VariantSpec
 from harness.errors import ConfigError
-from harness.evalconfig import VariantSpec
+from harness.eval.retrieval import BM25Retriever, CorpusKind, Passage, load_corpus
 from harness.records import Case, GenerationRequest
-from harness.retrieval import BM25Retriever, CorpusKind, Passage, load_corpus
 
 DEFAULT_RAG_TEMPLATE = (
     "Answer the customer's question using only the documents below. "

@@ -1,6 +1,6 @@
 """pytest-xdist without duplicate work: one gate decision per session, one summary on the controller.
 
-Under ``-n N`` every worker has its own :class:`~harness.suite.SuiteSession`. The first
+Under ``-n N`` every worker has its own :class:`~harness.suite.session.SuiteSession`. The first
 worker that needs a decision takes a file lock in ``<runs_dir>/.xdist-<testrunuid>/``
 (one folder per xdist session, removed at its end), computes it and writes it there; the others wait on the
 lock and read it back (:meth:`Decision.from_dict`), or the same one-line error. Only the
@@ -111,22 +111,6 @@ def controller_lines(summaries: list[dict[str, Any]]) -> list[str]:
             f"worker(s); {computed} gate decision(s) computed, {read} read from another worker")
     return [head, *(line for lines in tables.values() for line in lines),
             *(line for lines in decisions.values() for line in lines)]
-
-
-def worker_summary(session: Any) -> WorkerSummary:
-    """A worker's :class:`~harness.suite.SuiteSession` as the controller needs it (verdicts of decisions made here)."""
-    from harness.suite import decision_line
-    from harness.summary import variant_summary
-
-    shared = session.shared or SharedDecisions(Path("."))
-    return WorkerSummary(
-        model_loads=session.model_loads,
-        tables={json.dumps(list(key)): variant_summary(results).to_string().splitlines()
-                for key, results in session.runs.items()},
-        decisions={source: decision_line(decision, source) for source, decision in session.decisions.items()
-                   if source in shared.computed},
-        computed=len(shared.computed), read=len(shared.read),
-        shared_folder=str(session.shared.folder) if session.shared is not None else None)
 
 
 def remove_shared_folders(summaries: list[dict[str, Any]]) -> None:

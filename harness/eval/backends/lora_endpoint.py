@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.adapters import check_adapter_folder
 from harness.errors import ConfigError, HarnessError
+from harness.eval.adapters import check_adapter_folder
 from harness.models.cache import cached_sha256
 
 logger = logging.getLogger(__name__)

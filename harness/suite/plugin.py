@@ -2,11 +2,11 @@
 
 Modelled on ``_pytest/junitxml.py`` and xdist's ``plugin.py``. Inert unless a ``harness_*``
 fixture is used: importing it imports nothing heavy, loads no model and writes no file.
-The first fixture use creates one :class:`~harness.suite.SuiteSession`, keeps it in
+The first fixture use creates one :class:`~harness.suite.session.SuiteSession`, keeps it in
 ``config.stash`` under a typed key, and registers it as a plugin that owns the session's
 end (writing decisions, the terminal summary). Under xdist each worker has its own session,
 decisions are computed once per session behind a file lock, and each worker hands its
-summary to the controller (``workeroutput``), which prints one (``harness/suite_xdist.py``).
+summary to the controller (``workeroutput``), which prints one (``harness/suite/xdist.py``).
 Per-test figures travel as ``user_properties`` (so JUnit XML and xdist keep them).
 """
 
@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from harness.evalconfig import EvalConfig, VariantSpec
+    from harness.config.eval_config import EvalConfig, VariantSpec
     from harness.records import Case, CaseResult
-    from harness.suite import SuiteSession
-    from harness.suite_gate import Gate
+    from harness.suite.session import Gate, SuiteSession
 
 SESSION_KEY = pytest.StashKey["SuiteSession"]()
 WORKER_SUMMARIES = pytest.StashKey[list[dict[str, Any]]]()
-"""On the xdist controller: the summaries the workers sent back (``harness/suite_xdist.py``)."""
+"""On the xdist controller: the summaries the workers sent back (``harness/suite/xdist.py``)."""
 MARKERS = (
     "harness_suite(name, version): the eval suite and its version this test belongs to (recorded in the gate's "
     "decision), e.g. @pytest.mark.harness_suite('triage', version='1')",
@@ -59,7 +58,7 @@ def is_worker(config: pytest.Config) -> bool:
 def _session(config: pytest.Config) -> SuiteSession:
     """The session's state, created (and registered as a plugin) on first use."""
     if SESSION_KEY not in config.stash:
-        from harness.suite import SuiteOptions, SuiteSession
+        from harness.suite.session import SuiteOptions, SuiteSession
 
         variants = config.getoption("--variants")
         candidates = dict(item.split("=", 1) if "=" in item else ("*", item) for item in config.getoption("--candidate"))
@@ -68,7 +67,7 @@ def _session(config: pytest.Config) -> SuiteSession:
             candidates=candidates, limit=config.getoption("--limit"),
             repeats=config.getoption("--repeats"), no_cache=config.getoption("--no-cache"),
             runs_dir=config.getoption("--harness-runs-dir")), worker=is_worker(config))
-        from harness.suite_xdist import shared_decisions
+        from harness.suite.xdist import shared_decisions
 
         session.shared = shared_decisions(getattr(config, "workerinput", None), config.getoption("--harness-runs-dir"))
         config.stash[SESSION_KEY] = session
@@ -88,7 +87,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     """xdist controller: one summary of the workers' sessions, each table once (a local session prints its own)."""
     summaries = config.stash.get(WORKER_SUMMARIES, [])
     if summaries:
-        from harness.suite_xdist import controller_lines, remove_shared_folders
+        from harness.suite.xdist import controller_lines, remove_shared_folders
 
         for line in controller_lines(summaries):
             terminalreporter.write_line(line)
@@ -129,6 +128,6 @@ def harness_run(request: pytest.FixtureRequest, harness_config: EvalConfig) -> C
 @pytest.fixture
 def harness_gate(request: pytest.FixtureRequest, harness_config: EvalConfig) -> Gate:
     """``harness_gate.require(name)`` asserts a gate check passed, with a report as the failure message."""
-    from harness.suite_gate import Gate
+    from harness.suite.session import Gate
 
     return Gate(_session(request.config), harness_config, request.node)

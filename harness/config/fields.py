@@ -20,7 +20,7 @@ import dataclasses
 import math
 from typing import Any, TypeVar
 
-from harness.configfile import ConfigSource, check_keys, relative_path
+from harness.config.file import ConfigSource, check_keys, relative_path
 from harness.errors import ConfigError
 
 T = TypeVar("T")

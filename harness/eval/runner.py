@@ -15,20 +15,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.backends import AttachesAdapters, Backend, make_backend
-from harness.cache import GenerationCache
-from harness.cases import load_cases, split_sha256
+from harness.config.eval_config import EvalConfig
 from harness.errors import ConfigError
-from harness.evalconfig import EvalConfig
+from harness.eval.backends import AttachesAdapters, Backend, make_backend
+from harness.eval.cache import GenerationCache
+from harness.eval.cases import load_cases, split_sha256
+from harness.eval.generation import CacheMode, generate_cached
+from harness.eval.variants import Variant
 from harness.fileio import atomic_directory, make_folder, sha256_file, sha256_text
-from harness.generation import CacheMode, generate_cached
 from harness.history import index_run
 from harness.models.cache import cache_dir
 from harness.provenance import environment
 from harness.records import CaseResult
-from harness.registry import resolve_adapter
-from harness.scoring import build_scorers, score_results
-from harness.variants import Variant
+from harness.registry.deployments import resolve_adapter
+from harness.scorers.scoring import build_scorers, score_results
 
 
 @dataclass

@@ -3,16 +3,16 @@
     task: triage
     model: smollm2-135m-instruct          # any base_model form (see harness.models)
     backend: {kind: local, batch_size: 8}  # or {kind: openai, base_url, model, api_key_env, concurrency, ...}
-    cases: ./data/split/heldout.jsonl      # chat examples or fact questions (harness.cases)
+    cases: ./data/split/heldout.jsonl      # chat examples or fact questions (harness.eval.cases)
     decoding: {max_new_tokens: 32}
     variants:
       prompt-only: {kind: prompt, system: "...", few_shot: [{user: "...", assistant: "..."}]}
       rag:         {kind: rag, corpus: ./data/split/train.jsonl, corpus_kind: examples, k: 4}
       fine-tuned:  {kind: adapter, adapter: ../../candidates/triage-...}
     scoring: {schema: ./schema.json, fields: [category]}   # scorer name → its option
-    gate: {...}                                             # harness.gate.rules
+    gate: {...}                                             # harness.config.gate
 
-Every section is a dataclass whose fields carry their rules (harness.configfields); all of
+Every section is a dataclass whose fields carry their rules (harness.config.fields); all of
 it is checked when the file loads, with ``path:line`` errors. Relative paths are relative
 to the config file.
 """
@@ -23,12 +23,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from harness.configfields import parse_section, parse_value
-from harness.configfile import ConfigSource, check_keys, read_yaml, relative_path
+from harness.config.fields import parse_section, parse_value
+from harness.config.file import ConfigSource, check_keys, read_yaml, relative_path
+from harness.config.gate import GateRules, GateSection, gate_rules
 from harness.errors import ConfigError, InputError
-from harness.gate.rules import GateRules, GateSection, gate_rules
 from harness.records import Decoding
-from harness.scoring import ScoringSection, scorer_metrics
+from harness.scorers.scoring import ScoringSection, scorer_metrics
 
 VARIANT_KINDS = ("prompt", "rag", "adapter")
 CORPUS_KINDS = ("examples", "documents", "passages")
@@ -102,9 +102,9 @@ class EvalConfig:
     backend: BackendSpec = BackendSpec()
     decoding: Decoding = Decoding()
     scoring: ScoringSection = ScoringSection()
-    """Which scorers apply, each with its option (harness.scoring)."""
+    """Which scorers apply, each with its option (harness.scorers.scoring)."""
     gate: GateSection = GateSection()
-    """Gate rules as written (harness.gate.rules)."""
+    """Gate rules as written (harness.config.gate)."""
     rules: GateRules | None = None
     """The gate rules resolved against the variants; None when the variants allow no gate."""
     source: str | None = None

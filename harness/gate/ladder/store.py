@@ -18,7 +18,7 @@ from pathlib import Path
 
 from harness.errors import InputError
 from harness.fileio import atomic_write_json, sha256_file
-from harness.gate.ladder_record import LadderDecision, LadderInputs
+from harness.gate.ladder.record import LadderDecision, LadderInputs
 from harness.gate.store import changed_inputs
 
 log = logging.getLogger(__name__)

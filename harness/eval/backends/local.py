@@ -6,7 +6,7 @@ and switched per batch (``set_adapter`` / ``disable_adapter``), never one model 
 variant. Each prompt is tokenized once; requests are grouped by adapter, sorted by token
 length, left-padded and generated under ``torch.inference_mode()``; CUDA when present, CPU
 otherwise. With ``decoding.stop_at_json_end`` a sequence stops once its output holds a
-complete JSON value (``harness.jsonstop.JsonEndCriteria``) and the text is trimmed there.
+complete JSON value (``harness.eval.jsonstop.JsonEndCriteria``) and the text is trimmed there.
 
 Shared prefixes are computed once: the token prefix common to every prompt of a group (a
 system prompt, a rubric, worked examples) runs through the model once per (adapter, sample,
@@ -26,11 +26,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.adapters import AdapterHasNoEffect, adapter_changes_logits, adapter_identity, check_adapter_folder
-from harness.chat import render
 from harness.errors import ConfigError, InputError
-from harness.jsonstop import JsonEndCriteria, trim_after_json
+from harness.eval.adapters import AdapterHasNoEffect, adapter_changes_logits, adapter_identity, check_adapter_folder
+from harness.eval.jsonstop import JsonEndCriteria, trim_after_json
 from harness.models import LoadedModel, ensure_pad_token, load_model, resolve_model
+from harness.models.chat import render
 from harness.records import Decoding, Generation, GenerationRequest
 
 _DEVICES = ("cpu", "cuda", "mps")
