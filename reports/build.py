@@ -7,7 +7,8 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from harness.reports import load, sections
+import harness.reports.load as load
+import harness.reports.sections as sections
 from harness.reports.compare import compare
 from harness.reports.load import RunInfo
 from harness.reports.model import Report, TaskReport

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from harness.reports import load
+import harness.reports.load as load
 from harness.reports.casediff import LABELS, CaseChange, label_cases
 from harness.reports.compare import Comparison, compare
 from harness.reports.load import CaseScores, RunInfo
@@ -78,7 +78,8 @@ def _fill(conn: sqlite3.Connection, run: RunInfo, changes: list[CaseChange], pag
         got = load.outputs(conn, run.run_id, variant, [c.case_id for c in items])
         for change in items:
             output, error = got.get(change.case_id, (None, None))
-            change.got = None if output is None and error is None else shown_text(output if error is None else f"error: {error}")
+            shown = f"error: {error}" if error is not None else output
+            change.got = None if shown is None else shown_text(shown)
 
 
 def shown_text(text: str) -> str:

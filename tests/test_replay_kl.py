@@ -15,11 +15,15 @@ from harness.errors import InputError
 from tests.tiny import write_triage_file
 
 GENERAL = Path(__file__).resolve().parents[1] / "harness" / "resources" / "general"
+# fp32 on every machine: the test is about the loss, not the CPU. With precision auto (bf16 autocast)
+# on a CPU with AMX the KL-replayed adapter drifted 0.0123 nats against 0.0134 for text replay: the
+# base distribution it is held to is itself bf16-rounded there.
 CONFIG = """\
 base_model: {model}
 dataset: ./train.jsonl
 lora: {{r: 8, alpha: 16, dropout: 0.0, target_modules: [q_proj, v_proj, o_proj, up_proj, down_proj]}}
-training: {{epochs: 3, learning_rate: 5.0e-2, batch_size: 8, eval_split: 0.2, early_stopping_patience: 0}}
+training: {{epochs: 3, learning_rate: 5.0e-2, batch_size: 8, eval_split: 0.2, early_stopping_patience: 0,
+           precision: fp32}}
 replay: {{dataset: ./general.jsonl, share: 1.0, loss: {loss}, kl_weight: 50,
          exclude: [{general}/items.jsonl, {general}/text.jsonl]}}
 output_dir: ./candidates
@@ -27,7 +31,7 @@ output_dir: ./candidates
 
 
 @pytest.fixture
-def project(tmp_path, tiny_checkpoint, monkeypatch) -> Path:
+def kl_project(tmp_path, tiny_checkpoint, monkeypatch) -> Path:
     """A random-weight model (a spread-out distribution that plain replay would reshape), task data, general chat."""
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
     write_triage_file(tmp_path / "train.jsonl", 64)
@@ -93,8 +97,9 @@ def _replay_kl(candidate, config) -> float:
     return total / count
 
 
-def test_kl_replay_keeps_the_base_distribution_closer_than_text_replay(project):
-    text, kl = load_config(project / "lora-text.yaml"), load_config(project / "lora-kl.yaml")
+@pytest.mark.slow
+def test_kl_replay_keeps_the_base_distribution_closer_than_text_replay(kl_project):
+    text, kl = load_config(kl_project / "lora-text.yaml"), load_config(kl_project / "lora-kl.yaml")
     assert (kl.replay.loss, text.replay.loss) == ("kl", "text")
 
     by_text, by_kl = train_candidate(text), train_candidate(kl)
@@ -105,14 +110,16 @@ def test_kl_replay_keeps_the_base_distribution_closer_than_text_replay(project):
     assert drift_kl < 0.8 * drift_text, (drift_kl, drift_text)
 
 
-def test_an_unknown_replay_loss_is_a_config_error(project, capsys):
+@pytest.mark.slow
+def test_an_unknown_replay_loss_is_a_config_error(kl_project, capsys):
     from harness.cli.main import main
 
-    (project / "bad.yaml").write_text((project / "lora-kl.yaml").read_text().replace("loss: kl", "loss: logits"))
-    assert main(["train", str(project / "bad.yaml")]) == 2
+    (kl_project / "bad.yaml").write_text((kl_project / "lora-kl.yaml").read_text().replace("loss: kl", "loss: logits"))
+    assert main(["train", str(kl_project / "bad.yaml")]) == 2
     assert "loss must be one of text, kl" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_kl_replay_keeps_replies_cut_at_the_limit_that_text_replay_drops(tmp_path, monkeypatch):
     """Every reply cut at max_new_tokens: text replay refuses (nothing finished to learn), KL replay keeps each one."""
     from harness.training.data import prepare_sets

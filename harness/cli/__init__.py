@@ -1,5 +1,3 @@
-"""The ``harness`` command line: one entry point, one module per verb."""
-
-from harness.cli.main import main
-
-__all__ = ["main"]
+"""The ``harness`` command line: one entry point (``main``), one module per verb (``*_cmd``), the options
+every verb shares.
+"""

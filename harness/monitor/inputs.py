@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.monitor import descriptors, drift
+import harness.monitor.descriptors as descriptors
+import harness.monitor.drift as drift
 from harness.monitor.embeddings import SentenceEncoder
 from harness.monitor.records import Check, LogRecord
 from harness.monitor.reference import Reference
