@@ -60,3 +60,9 @@ class OutputExistsError(HarnessError, FileExistsError):
     """A command would overwrite existing outputs without ``--force``."""
 
     code = "output-exists"
+
+
+class CorruptArtifact(InputError):
+    """An artifact the harness wrote (a run folder, a manifest, a decision) that cannot be read whole."""
+
+    code = "corrupt-artifact"

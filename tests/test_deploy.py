@@ -108,6 +108,7 @@ def ladder_project(tmp_path, tiny_checkpoint, tiny_adapters, monkeypatch):
     return tmp_path, candidate
 
 
+@pytest.mark.slow
 def test_decide_end_to_end_on_a_tiny_model(ladder_project, capsys):
     project, candidate = ladder_project
     config, runs = str(project / "harness.yaml"), str(project / "runs")
@@ -153,11 +154,12 @@ def test_the_ladder_is_deterministic_on_the_same_results():
 
 def test_an_adapter_chosen_by_the_ladder_is_promoted_only_while_its_files_are_unchanged(tmp_path):
     from harness.gate.ladder.store import hash_ladder_inputs as bind
+    from harness.manifests import read_candidate_manifest
     from tests.test_registry import make_candidate
 
     root = tmp_path / "candidates"
     folder = make_candidate(root, "triage-1")
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = read_candidate_manifest(folder)
     inputs = bind(str(root / "harness.yaml"), str(root / "heldout.jsonl"), {}, {"fine-tuned": (folder, manifest)})
     results = {v: scored(v, LOW if v != "fine-tuned" else better(LOW, 60)) for v in KINDS}
     ladder_rungs = [r for r in rungs() if r.kind != "rag"]

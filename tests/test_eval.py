@@ -11,7 +11,10 @@ from harness.cli.main import main
 from harness.config.eval_config import load_eval_config
 from harness.errors import ConfigError
 from harness.eval.runner import EvalOptions, run_eval
+from harness.manifests import read_run_manifest
 from tests.tiny import write_triage_file
+
+pytestmark = pytest.mark.slow
 
 CONFIG = """\
 task: triage
@@ -35,19 +38,20 @@ variants:
 
 
 @pytest.fixture
-def project(tmp_path, tiny_checkpoint, tiny_adapters) -> Path:
+def tiny_eval_project(tmp_path, tiny_checkpoint, tiny_adapters) -> Path:
+    """A folder with train/held-out data and a harness.yaml on the tiny random model and its adapter ``a``."""
     write_triage_file(tmp_path / "train.jsonl", 30)
     write_triage_file(tmp_path / "heldout.jsonl", 6, offset=1000)
     (tmp_path / "harness.yaml").write_text(CONFIG.format(model=tiny_checkpoint, adapter=tiny_adapters["a"]))
     return tmp_path
 
 
-def options(project: Path, **kwargs) -> EvalOptions:
-    return EvalOptions(runs_dir=project / "runs", cache_path=project / "cache.sqlite", progress=False, **kwargs)
+def options(folder: Path, **kwargs) -> EvalOptions:
+    return EvalOptions(runs_dir=folder / "runs", cache_path=folder / "cache.sqlite", progress=False, **kwargs)
 
 
-def test_run_writes_manifest_and_results_for_every_variant(project):
-    run = run_eval(load_eval_config(project / "harness.yaml"), options(project))
+def test_run_writes_manifest_and_results_for_every_variant(tiny_eval_project):
+    run = run_eval(load_eval_config(tiny_eval_project / "harness.yaml"), options(tiny_eval_project))
     lines = (run.path / "results.jsonl").read_text().splitlines()
     assert len(lines) == 6 * 3
     manifest = json.loads((run.path / "manifest.json").read_text())
@@ -55,25 +59,27 @@ def test_run_writes_manifest_and_results_for_every_variant(project):
     assert manifest["variants"]["fine-tuned"]["adapter"]["sha256"]
     assert manifest["cases"]["count"] == 6 and len(manifest["cases"]["sha256"]) == 64
     assert manifest["backend"]["kind"] == "local" and manifest["decoding"]["max_new_tokens"] == 4
+    assert read_run_manifest(run.path) == run.manifest and run.manifest.to_dict() == manifest  # typed, both ways
+    assert manifest["schema_version"] == 1 and run.manifest.variants["fine-tuned"].adapter_sha256
     assert all(not r.generation.cached and r.generation.error is None for r in run.results)
 
 
-def test_rerun_is_served_from_the_cache_and_refresh_regenerates(project):
-    config = load_eval_config(project / "harness.yaml")
-    first = run_eval(config, options(project))
-    second = run_eval(config, options(project))
+def test_rerun_is_served_from_the_cache_and_refresh_regenerates(tiny_eval_project):
+    config = load_eval_config(tiny_eval_project / "harness.yaml")
+    first = run_eval(config, options(tiny_eval_project))
+    second = run_eval(config, options(tiny_eval_project))
     assert all(r.generation.cached for r in second.results)
     assert [r.generation.text for r in first.results] == [r.generation.text for r in second.results]
-    refreshed = run_eval(config, options(project, cache_mode="refresh", variants=["rag"]))
+    refreshed = run_eval(config, options(tiny_eval_project, cache_mode="refresh", variants=["rag"]))
     assert refreshed.results and not any(r.generation.cached for r in refreshed.results)
-    uncached = run_eval(config, options(project, cache_mode="off", variants=["rag"], limit=2))
+    uncached = run_eval(config, options(tiny_eval_project, cache_mode="off", variants=["rag"], limit=2))
     assert len(uncached.results) == 2 and not any(r.generation.cached for r in uncached.results)
 
 
-def test_interrupted_run_resumes_from_the_cache(project, monkeypatch):
+def test_interrupted_run_resumes_from_the_cache(tiny_eval_project, monkeypatch):
     from harness.eval.backends.local import LocalBackend
 
-    config = load_eval_config(project / "harness.yaml")
+    config = load_eval_config(tiny_eval_project / "harness.yaml")
     real = LocalBackend.generate
     calls = {"n": 0}
 
@@ -85,26 +91,26 @@ def test_interrupted_run_resumes_from_the_cache(project, monkeypatch):
 
     monkeypatch.setattr(LocalBackend, "generate", interrupt_on_second_chunk)
     with pytest.raises(KeyboardInterrupt):
-        run_eval(config, options(project, variants=["prompt-only"], chunk_size=2))
+        run_eval(config, options(tiny_eval_project, variants=["prompt-only"], chunk_size=2))
     monkeypatch.undo()
-    assert not (project / "runs").exists() or not list((project / "runs").iterdir())  # no half-written run
-    resumed = run_eval(config, options(project, variants=["prompt-only"], chunk_size=2))
+    assert not (tiny_eval_project / "runs").exists() or not list((tiny_eval_project / "runs").iterdir())  # no half-written run
+    resumed = run_eval(config, options(tiny_eval_project, variants=["prompt-only"], chunk_size=2))
     assert [r.generation.cached for r in resumed.results].count(True) == 2  # the first chunk survived
 
 
-def test_repeats_give_one_result_per_sample(project):
-    config = load_eval_config(project / "harness.yaml")
-    run = run_eval(config, options(project, variants=["prompt-only"], repeats=2, limit=3))
+def test_repeats_give_one_result_per_sample(tiny_eval_project):
+    config = load_eval_config(tiny_eval_project / "harness.yaml")
+    run = run_eval(config, options(tiny_eval_project, variants=["prompt-only"], repeats=2, limit=3))
     assert sorted((r.case.id, r.generation.sample) for r in run.results) == sorted(
         (case_id, s) for case_id in {r.case.id for r in run.results} for s in (0, 1))
 
 
-def test_cli_eval_prints_a_summary_and_the_run(project, capsys, monkeypatch):
-    monkeypatch.setenv("HARNESS_CACHE_DIR", str(project / "hc"))
-    code = main(["eval", "--config", str(project / "harness.yaml"), "--variant", "rag", "--limit", "2",
-                 "--runs-dir", str(project / "runs")])
+def test_cli_eval_prints_a_summary_and_the_run(tiny_eval_project, capsys, monkeypatch):
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tiny_eval_project / "hc"))
+    code = main(["eval", "--config", str(tiny_eval_project / "harness.yaml"), "--variant", "rag", "--limit", "2",
+                 "--runs-dir", str(tiny_eval_project / "runs")])
     out = capsys.readouterr().out
-    assert code == 0 and "rag" in out and "latency_p50_s" in out and str(project / "runs") in out
+    assert code == 0 and "rag" in out and "latency_p50_s" in out and str(tiny_eval_project / "runs") in out
 
 
 @pytest.mark.parametrize(("edit", "message"), [
@@ -114,26 +120,26 @@ def test_cli_eval_prints_a_summary_and_the_run(project, capsys, monkeypatch):
     (("decoding: {max_new_tokens: 4}", "decoding: {max_new_tokens: 0}"), "decoding.max_new_tokens must be >= 1"),
     (("task: triage\n", ""), "missing required key task"),
 ])
-def test_config_errors_name_key_and_allowed_values(project, edit, message):
-    path = project / "harness.yaml"
+def test_config_errors_name_key_and_allowed_values(tiny_eval_project, edit, message):
+    path = tiny_eval_project / "harness.yaml"
     path.write_text(path.read_text().replace(*edit))
     with pytest.raises(ConfigError) as info:
         load_eval_config(path)
     assert message in str(info.value) and str(path) in str(info.value)
 
 
-def test_unknown_variant_and_bad_adapter_override_exit_2(project, capsys):
-    config = str(project / "harness.yaml")
+def test_unknown_variant_and_bad_adapter_override_exit_2(tiny_eval_project, capsys):
+    config = str(tiny_eval_project / "harness.yaml")
     assert main(["eval", "--config", config, "--variant", "nope"]) == 2
     assert "unknown variant 'nope'; known: prompt-only, rag, fine-tuned" in capsys.readouterr().err
     assert main(["eval", "--config", config, "--adapter", "rag=/x"]) == 2
     assert "not an adapter variant; adapter variants: fine-tuned" in capsys.readouterr().err
 
 
-def test_adapter_without_effect_stops_the_run(project, tiny_adapters):
+def test_adapter_without_effect_stops_the_run(tiny_eval_project, tiny_adapters):
     from harness.cli.eval_cmd import with_adapters
     from harness.eval.adapters import AdapterHasNoEffect
 
-    config = with_adapters(load_eval_config(project / "harness.yaml"), [f"fine-tuned={tiny_adapters['noop']}"])
+    config = with_adapters(load_eval_config(tiny_eval_project / "harness.yaml"), [f"fine-tuned={tiny_adapters['noop']}"])
     with pytest.raises(AdapterHasNoEffect):
-        run_eval(config, options(project, variants=["fine-tuned"]))
+        run_eval(config, options(tiny_eval_project, variants=["fine-tuned"]))

@@ -12,6 +12,7 @@ from harness.training.data import DatasetRejected, prepare_sets
 from safetensors.torch import load_file
 
 from harness.cli.main import main
+from harness.manifests import read_candidate_manifest
 from tests.tiny import triage_line, write_triage_file
 
 CONFIG = """\
@@ -38,6 +39,7 @@ def candidate(workdir) -> Path:
     return train_candidate(load_config(workdir / "lora.yaml"))
 
 
+@pytest.mark.slow
 def test_candidate_has_the_promised_files(candidate):
     names = {p.name for p in candidate.iterdir()}
     assert {"adapter_model.safetensors", "adapter_config.json", "tokenizer.json", "chat_template.jinja",
@@ -45,6 +47,7 @@ def test_candidate_has_the_promised_files(candidate):
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in names)
 
 
+@pytest.mark.slow
 def test_eval_loss_goes_down_and_best_epoch_is_recorded(candidate):
     manifest = json.loads((candidate / "manifest.json").read_text())
     epochs = manifest["epochs"]
@@ -54,8 +57,12 @@ def test_eval_loss_goes_down_and_best_epoch_is_recorded(candidate):
     assert manifest["stats"]["tokens_per_second"] > 0
     assert manifest["data"]["dataset_sha256"] and manifest["chat_template_sha256"]
     assert manifest["base_model"]["weights_sha256"]["model.safetensors"]
+    typed = read_candidate_manifest(candidate)  # the typed reader reads back exactly what the writer wrote
+    assert typed.to_dict() == manifest and manifest["schema_version"] == 1 and manifest["kind"] == "harness-candidate"
+    assert typed.wall_seconds == manifest["stats"]["wall_seconds"] and typed.best_epoch == manifest["best_epoch"]
 
 
+@pytest.mark.slow
 def test_lora_weights_change_and_base_weights_do_not(candidate, workdir):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
@@ -72,6 +79,7 @@ def test_lora_weights_change_and_base_weights_do_not(candidate, workdir):
         torch.testing.assert_close(after[key], tensor)
 
 
+@pytest.mark.slow
 def test_adapter_changes_the_outputs(candidate, workdir):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
@@ -85,6 +93,7 @@ def test_adapter_changes_the_outputs(candidate, workdir):
     assert not torch.allclose(plain, adapted)
 
 
+@pytest.mark.slow
 def test_heldout_examples_never_reach_training(workdir, tmp_path):
     train = (workdir / "train.jsonl").read_text().splitlines()
     heldout = tmp_path / "heldout.jsonl"
@@ -96,6 +105,7 @@ def test_heldout_examples_never_reach_training(workdir, tmp_path):
     assert info.value.findings[0].line == 1
 
 
+@pytest.mark.slow
 def test_clean_heldout_is_recorded_by_hash(workdir, tmp_path):
     heldout = tmp_path / "heldout.jsonl"
     heldout.write_text(triage_line("where do I find the audit log for my workspace", "how_to") + "\n")
@@ -104,6 +114,7 @@ def test_clean_heldout_is_recorded_by_hash(workdir, tmp_path):
     assert len(sets.train) + len(sets.validation) == 120 and sets.validation
 
 
+@pytest.mark.slow
 def test_interrupted_run_leaves_no_candidate(workdir, tmp_path, monkeypatch):
 
     def interrupted(*args, **kwargs):
@@ -119,6 +130,7 @@ def test_interrupted_run_leaves_no_candidate(workdir, tmp_path, monkeypatch):
     assert list((tmp_path / "out").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_dataset_failing_lint_stops_the_run_with_findings(workdir, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(triage_line("hello", "other") + "\nnot json\n")
@@ -129,6 +141,7 @@ def test_dataset_failing_lint_stops_the_run_with_findings(workdir, tmp_path, cap
     assert f"{bad}:2: invalid-json" in err and "fails lint" in err
 
 
+@pytest.mark.slow
 def test_unknown_target_module_lists_the_model_modules(workdir, tmp_path, capsys):
     config = tmp_path / "lora.yaml"
     config.write_text(f"base_model: {workdir / 'model'}\ndataset: {workdir / 'train.jsonl'}\n"
@@ -139,6 +152,7 @@ def test_unknown_target_module_lists_the_model_modules(workdir, tmp_path, capsys
     assert "available: down_proj, gate_proj, k_proj, o_proj, q_proj, up_proj, v_proj" in err
 
 
+@pytest.mark.slow
 def test_replay_examples_are_mixed_into_training_only(workdir, tmp_path):
     general = write_triage_file(tmp_path / "general.jsonl", 40, offset=5000)
     config = load_config(workdir / "lora.yaml")
@@ -150,6 +164,7 @@ def test_replay_examples_are_mixed_into_training_only(workdir, tmp_path):
     assert all("general.jsonl" not in e.path for e in sets.validation)
 
 
+@pytest.mark.slow
 def test_hf_dataset_keeps_source_and_weights(workdir):
     from harness.data import load_examples
     from harness.data.hf import to_hf_dataset
@@ -177,6 +192,7 @@ def test_datasets_too_small_are_refused_before_the_model_loads(tmp_path, capsys,
 
 @pytest.mark.parametrize(("name", "peak_at_end", "half_way"), [("linear", False, 0.5), ("cosine", False, 0.5),
                                                                 ("constant", True, 1.0)])
+@pytest.mark.slow
 def test_lr_scheduler_shapes_the_learning_rate_after_warmup(workdir, tmp_path, name, peak_at_end, half_way):
     from harness.training.trainer import training_arguments
     from transformers import get_scheduler
@@ -224,6 +240,7 @@ def start_training(workdir: Path, tmp_path: Path) -> tuple[object, Path]:
     return process, tmp_path / "out"
 
 
+@pytest.mark.slow
 def test_sigterm_mid_training_leaves_no_scratch_folder(workdir, tmp_path):
     import signal
 
@@ -234,6 +251,7 @@ def test_sigterm_mid_training_leaves_no_scratch_folder(workdir, tmp_path):
     assert list(out.iterdir()) == [] and list((tmp_path / "tmp").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_sigkill_mid_training_leaves_only_a_hidden_scratch_folder_that_the_next_run_removes(workdir, tmp_path):
     import signal
 
@@ -249,6 +267,7 @@ def test_sigkill_mid_training_leaves_only_a_hidden_scratch_folder_that_the_next_
     assert scratch_folders(out) == [] and list(out.iterdir()) == [candidate]
 
 
+@pytest.mark.slow
 def test_output_dir_that_is_a_file_is_refused_before_training(workdir, tmp_path, capsys):
     taken = tmp_path / "out"
     taken.write_text("not a folder")

@@ -21,10 +21,19 @@ from harness.training.config import TrainConfig
 from harness.training.trainer import TrainResult
 
 from harness.fileio import atomic_write_json, sha256_file, sha256_text
+from harness.manifests import (
+    MANIFEST,
+    AdapterInfo,
+    BaseModelInfo,
+    CandidateManifest,
+    Environment,
+    EpochLoss,
+    TrainingData,
+    TrainingStats,
+)
 from harness.models.chat import template_hash
 from harness.provenance import environment
 
-MANIFEST = "manifest.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
 
@@ -68,30 +77,31 @@ def write_candidate(config: TrainConfig, result: TrainResult, data_provenance: d
     result.tokenizer.save_pretrained(tmp)
     (tmp / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     (tmp / "metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in result.log_history))
-    atomic_write_json(tmp / MANIFEST, _manifest(cid, now, config, result, data_provenance, tmp))
+    atomic_write_json(tmp / MANIFEST, _manifest(cid, now, config, result, data_provenance, tmp).to_dict())
     os.replace(tmp, final)
     return final
 
 
 def _manifest(cid: str, now: dt.datetime, config: TrainConfig, result: TrainResult,
-              data_provenance: dict[str, Any], folder: Path) -> dict[str, Any]:
+              data_provenance: dict[str, Any], folder: Path) -> CandidateManifest:
     epochs = epoch_losses(result.log_history)
     best = min(epochs, key=lambda e: e["eval_loss"])["epoch"] if epochs else None
     split_manifest = Path(config.dataset).parent / "split.json"
-    return {
-        "kind": "harness-candidate",
-        "id": cid,
-        "created_at": now.isoformat(timespec="seconds"),
-        "task": config.task,
-        "base_model": {"spec": result.base.ref.spec, "kind": result.base.ref.kind, **result.base.ref.identity},
-        "adapter": {"sha256": sha256_file(folder / ADAPTER_WEIGHTS), "r": config.lora.r, "alpha": config.lora.alpha,
-                    "target_modules": config.lora.target_modules},
-        "data": data_provenance,
-        "split_manifest": json.loads(split_manifest.read_text()) if split_manifest.exists() else None,
-        "chat_template_sha256": template_hash(result.tokenizer),
-        "seed": config.seed,
-        "epochs": epochs,
-        "best_epoch": best,
-        "stats": result.stats,
-        "environment": environment(Path(config.source).parent if config.source else "."),
-    }
+    data = {k: v for k, v in data_provenance.items() if k not in ("dataset", "dataset_sha256")}
+    stats = {k: v for k, v in result.stats.items() if k != "wall_seconds"}
+    return CandidateManifest(
+        id=cid,
+        created_at=now.isoformat(timespec="seconds"),
+        task=config.task,
+        base_model=BaseModelInfo(result.base.ref.spec, result.base.ref.kind, dict(result.base.ref.identity)),
+        adapter=AdapterInfo(sha256_file(folder / ADAPTER_WEIGHTS), config.lora.r, config.lora.alpha,
+                            config.lora.target_modules),
+        data=TrainingData(data_provenance.get("dataset"), data_provenance.get("dataset_sha256"), data),
+        split_manifest=json.loads(split_manifest.read_text()) if split_manifest.exists() else None,
+        chat_template_sha256=template_hash(result.tokenizer),
+        seed=config.seed,
+        epochs=tuple(EpochLoss(e["epoch"], e["train_loss"], e["eval_loss"]) for e in epochs),
+        best_epoch=best,
+        stats=TrainingStats(result.stats.get("wall_seconds"), stats),
+        environment=Environment.from_dict(environment(Path(config.source).parent if config.source else ".")),
+    )

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.config.eval_config import EvalConfig
 from harness.errors import ConfigError
@@ -24,6 +23,7 @@ from harness.eval.generation import CacheMode, generate_cached
 from harness.eval.variants import Variant
 from harness.fileio import atomic_directory, make_folder, sha256_file, sha256_text
 from harness.history import index_run
+from harness.manifests import BackendInfo, CasesInfo, Environment, RunManifest, RunVariant
 from harness.models.cache import cache_dir
 from harness.provenance import environment
 from harness.records import CaseResult
@@ -56,7 +56,7 @@ class Run:
 
     path: Path
     results: list[CaseResult]
-    manifest: dict[str, Any]
+    manifest: RunManifest
 
 
 @contextmanager
@@ -118,36 +118,37 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
 
 
 def build_manifest(config: EvalConfig, options: EvalOptions, backend: Backend, variants: list[Variant],
-                   n_cases: int) -> dict[str, Any]:
+                   n_cases: int) -> RunManifest:
     """Everything needed to reproduce and compare a run."""
     now = dt.datetime.now(dt.UTC)
     variant_info = {
-        v.spec.name: {"kind": v.spec.kind, "spec_sha256": sha256_text(json.dumps(asdict(v.spec), sort_keys=True)),
-                      "adapter": backend.adapter_identity(v.adapter)}
+        v.spec.name: RunVariant(v.spec.kind, sha256_text(json.dumps(asdict(v.spec), sort_keys=True)),
+                                backend.adapter_identity(v.adapter))
         for v in variants
     }
-    digest = sha256_text(json.dumps([config.task, variant_info, now.isoformat()], sort_keys=True))[:6]
-    return {
-        "kind": "harness-run",
-        "run_id": f"{now:%Y%m%d-%H%M%S}-{config.task}-{digest}",
-        "created_at": now.isoformat(timespec="seconds"),
-        "task": config.task,
-        "config": config.source,
-        "config_sha256": sha256_file(config.source) if config.source else None,
-        "cases": {"path": config.cases, "sha256": sha256_file(config.cases), "count": n_cases, "limit": options.limit},
-        "split_sha256": split_sha256(config.cases),
-        "backend": {"kind": backend.kind, "model": backend.identity()},
-        "variants": variant_info,
-        "decoding": asdict(config.decoding),
-        "repeats": options.repeats,
-        "cache_mode": options.cache_mode,
-        "environment": environment(Path(config.source).parent if config.source else "."),
-    }
+    digest = sha256_text(json.dumps([config.task, {n: v.to_dict() for n, v in variant_info.items()}, now.isoformat()],
+                                    sort_keys=True))[:6]
+    return RunManifest(
+        run_id=f"{now:%Y%m%d-%H%M%S}-{config.task}-{digest}",
+        created_at=now.isoformat(timespec="seconds"),
+        task=config.task,
+        config=config.source,
+        config_sha256=sha256_file(config.source) if config.source else None,
+        cases=CasesInfo(config.cases, sha256_file(config.cases), n_cases, options.limit),
+        split_sha256=split_sha256(config.cases),
+        backend=BackendInfo(backend.kind, backend.identity()),
+        variants=variant_info,
+        decoding=asdict(config.decoding),
+        repeats=options.repeats,
+        cache_mode=options.cache_mode,
+        environment=Environment.from_dict(environment(Path(config.source).parent if config.source else ".")),
+    )
 
 
-def write_run(runs_dir: Path, manifest: dict[str, Any], results: list[CaseResult]) -> Path:
+def write_run(runs_dir: Path, manifest: RunManifest, results: list[CaseResult]) -> Path:
     """Write ``<runs_dir>/<run_id>/`` atomically and return its path."""
-    with atomic_directory(Path(runs_dir) / manifest["run_id"]) as tmp:
+    with atomic_directory(Path(runs_dir) / manifest.run_id) as tmp:
         (tmp / "results.jsonl").write_text("".join(r.to_json() + "\n" for r in results), encoding="utf-8")
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return Path(runs_dir) / manifest["run_id"]
+        (tmp / "manifest.json").write_text(json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n",
+                                           encoding="utf-8")
+    return Path(runs_dir) / manifest.run_id

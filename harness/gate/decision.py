@@ -24,7 +24,7 @@ Outcome = Literal["accepted", "rejected", "inconclusive"]
 
 @dataclass
 class GateCheck:
-    """One line of the decision table (named apart from the lint's ``LintCheck``)."""
+    """One line of the decision table."""
 
     name: str
     """What was checked, e.g. ``beats rag on field_macro_f1``; tests select checks by its prefix."""
@@ -104,6 +104,27 @@ class InputHashes:
         }
 
 
+@dataclass
+class VariantSummary:
+    """One variant's figures in a decision (:func:`harness.scorers.metrics.variant_metrics`)."""
+
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per-case metric → ``mean``, ``n``, ``unscored`` and ``wilson95``."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """Per labelled field: accuracy, macro-F1, balanced accuracy, majority rate; and ``field_macro_f1``."""
+    cost: dict[str, Any] = field(default_factory=dict)
+    """Mean prompt and completion tokens, latency p50/p95, errors (:func:`harness.scorers.metrics.cost_summary`)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as ``decision.json`` holds it."""
+        return {"metrics": self.metrics, "fields": self.fields, "cost": self.cost}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VariantSummary:
+        """Read an entry of any schema version (a missing part is empty)."""
+        return cls(dict(data.get("metrics") or {}), dict(data.get("fields") or {}), dict(data.get("cost") or {}))
+
+
 @dataclass(frozen=True)
 class SuiteMark:
     """The ``harness_suite(name, version)`` marker of the tests that asked for the decision."""
@@ -126,7 +147,7 @@ class Decision:
     """UTC, ISO 8601."""
     inputs: InputHashes | None = None
     """None only when the gate could not hash its inputs (never for an accept)."""
-    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    variants: dict[str, VariantSummary] = field(default_factory=dict)
     """Per variant: per-case metric means, per-field corpus metrics and cost (:func:`harness.scorers.metrics.variant_metrics`)."""
     rules: GateRules | None = None
     """The gate rules in force."""
@@ -161,7 +182,8 @@ class Decision:
             verdict=data["verdict"], checks=[GateCheck.from_dict(c) for c in data.get("checks") or []],
             task=data.get("task") or "", candidate=data.get("candidate") or "", created_at=data.get("created_at") or "",
             inputs=InputHashes.from_dict(data["inputs"]) if data.get("inputs") else None,
-            variants=data.get("variants") or {}, rules=GateRules.from_dict(data["rules"]) if data.get("rules") else None,
+            variants={name: VariantSummary.from_dict(v) for name, v in (data.get("variants") or {}).items()},
+            rules=GateRules.from_dict(data["rules"]) if data.get("rules") else None,
             run=data.get("run"),
             candidate_path=data.get("candidate_path"), suite=SuiteMark(**suite) if suite else None,
             schema_version=int(data.get("schema_version", 1)), kind=data.get("kind", "harness-decision"),

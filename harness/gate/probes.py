@@ -6,9 +6,8 @@ import dataclasses
 import json
 import logging
 from pathlib import Path
-from typing import Any
 
-from harness.config.eval_config import EvalConfig, VariantSpec
+from harness.config.eval_config import EvalConfig, PromptVariant, VariantSpec
 from harness.config.gate import GateRules
 from harness.data import leakage, load_examples
 from harness.data.load import read_lines
@@ -19,6 +18,7 @@ from harness.eval.runner import EvalOptions, open_cache, run_eval
 from harness.fileio import sha256_file
 from harness.gate.checks import regression_check
 from harness.gate.decision import GateCheck
+from harness.manifests import CandidateManifest, TrainingData
 from harness.records import Case, Example
 from harness.scorers.metrics import by_variant, metric_values
 from harness.scorers.scoring import ScoringSection
@@ -31,10 +31,10 @@ def as_examples(cases: list[Case]) -> list[Example]:
                     c.metadata.get("source", c.id), i) for i, c in enumerate(cases, 1)]
 
 
-def leakage_check(config: EvalConfig, manifest: dict[str, Any]) -> GateCheck:
+def leakage_check(config: EvalConfig, manifest: CandidateManifest) -> GateCheck:
     """No held-out case is in the candidate's training data (fails closed when that data is gone or changed)."""
-    data = manifest.get("data") or {}
-    dataset, expected = data.get("dataset"), data.get("dataset_sha256")
+    data = manifest.data or TrainingData()
+    dataset, expected = data.dataset, data.dataset_sha256
     if not dataset or not Path(dataset).exists():
         return GateCheck("held-out leakage", "inconclusive", f"the candidate's training data {dataset!r} is not available")
     if sha256_file(dataset) != expected:
@@ -50,31 +50,31 @@ def leakage_check(config: EvalConfig, manifest: dict[str, Any]) -> GateCheck:
 
 def general_check(config: EvalConfig, rules: GateRules, backend: Backend, options: EvalOptions) -> GateCheck:
     """No regression of general_pass on the general-capability items, base model against the candidate."""
-    variants = {"base": VariantSpec("base", "prompt"), rules.candidate: config.variants[rules.candidate]}
-    general = dataclasses.replace(config, task="general", cases=rules.general_items or "", variants=variants,
+    variants: dict[str, VariantSpec] = {"base": PromptVariant(name="base"), rules.candidate: config.variants[rules.candidate]}
+    general = dataclasses.replace(config, task="general", cases=rules.general.items or "", variants=variants,
                                   scoring=ScoringSection(),
-                                  decoding=dataclasses.replace(config.decoding, max_new_tokens=rules.general_max_new_tokens,
+                                  decoding=dataclasses.replace(config.decoding, max_new_tokens=rules.general.max_new_tokens,
                                                                stop_at_json_end=False))
     run = run_eval(general, dataclasses.replace(options, variants=None), backend=backend)
     results = by_variant(run.results)
     base, cand = metric_values(results["base"], "general_pass"), metric_values(results[rules.candidate], "general_pass")
     pairs = [(b, c) for b, c in zip(base, cand, strict=True) if b is not None and c is not None]
     return regression_check("general capability (general_pass)", [p[0] for p in pairs], [p[1] for p in pairs],
-                            rules.general_tolerance, rules)
+                            rules.general.tolerance, rules)
 
 
 def forgetting_check(rules: GateRules, backend: Backend, options: EvalOptions) -> GateCheck:
     """No rise of the mean token loss on general text beyond the tolerance (needs an adapter-capable backend)."""
     if not isinstance(backend, AdapterBackend):
         return GateCheck("forgetting (token loss)", "inconclusive", "needs the local backend to read token losses")
-    texts = forgetting_texts(rules.forgetting_text or "")
+    texts = forgetting_texts(rules.forgetting.text or "")
     with open_cache(options) as cache:
         if cache is not None and options.cache_mode == "use":
             base, cand = cache.losses(backend, texts, None), cache.losses(backend, texts, rules.candidate)
         else:
             base, cand = backend.token_losses(texts, None), backend.token_losses(texts, rules.candidate)
     mean = sum(base) / len(base)
-    return regression_check("forgetting (token loss)", base, cand, rules.forgetting_tolerance, rules,
+    return regression_check("forgetting (token loss)", base, cand, rules.forgetting.tolerance, rules,
                             higher_is_better=False, relative_to=mean)
 
 
@@ -107,7 +107,7 @@ def check_gate_files(rules: GateRules) -> None:
     Raises:
         InputError: a bad general-items or forgetting-text file.
     """
-    if rules.general_items:
-        load_cases(rules.general_items, "general")
-    if rules.forgetting_text:
-        forgetting_texts(rules.forgetting_text)
+    if rules.general.items:
+        load_cases(rules.general.items, "general")
+    if rules.forgetting.text:
+        forgetting_texts(rules.forgetting.text)

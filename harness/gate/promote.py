@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 from pathlib import Path
 
-from harness.errors import HarnessError, InputError
+from harness.errors import CorruptArtifact, HarnessError, InputError
 from harness.eval.adapters import check_adapter_folder
 from harness.gate.ladder.store import LATEST as LADDER_LATEST
 from harness.gate.ladder.store import changed_ladder_inputs, load_ladder, task_folder
 from harness.gate.store import LATEST, changed_inputs, load_decision
+from harness.manifests import read_candidate_manifest
 from harness.registry.deployments import registry_root
 from harness.registry.index import Deployment, TaskEntry, load_index, save_index
 
@@ -65,12 +65,10 @@ def candidates(root: str | Path | None = None) -> list[CandidateInfo]:
 
 def _candidate_info(folder: Path) -> CandidateInfo:
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict):
-            raise TypeError("not a JSON object")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
-        return CandidateInfo(folder.name, None, None, "damaged", str(folder), f"manifest.json: {exc}")
-    info = CandidateInfo(folder.name, manifest.get("task"), manifest.get("created_at"), "not gated", str(folder))
+        manifest = read_candidate_manifest(folder)
+    except CorruptArtifact as exc:
+        return CandidateInfo(folder.name, None, None, "damaged", str(folder), f"manifest.json: {exc.message}")
+    info = CandidateInfo(folder.name, manifest.task, manifest.created_at, "not gated", str(folder))
     if (folder / LATEST).exists():
         try:
             info.verdict = load_decision(folder / LATEST).verdict
@@ -112,8 +110,8 @@ def promote(candidate: str | Path, root: str | Path | None = None, *, force: boo
         raise InputError(f"{candidate} is not a candidate folder of the registry {root}", code="not-a-candidate")
     if not force:
         check_promotable(folder)
-    task = _candidate_info(folder).task
-    if not isinstance(task, str) or not task:
+    task = read_candidate_manifest(folder).task  # a damaged manifest is its own one-line error
+    if task is None:
         raise InputError(f"the manifest names no task (a non-empty string), got {task!r}; only a candidate written by "
                          "`harness train` is promoted", path=str(folder / "manifest.json"), code="bad-manifest")
     if force:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from harness.config.eval_config import EvalConfig, load_eval_config, with_adapters
 from harness.config.gate import GateRules, gate_rules
@@ -23,31 +21,41 @@ from harness.eval.adapters import AdapterHasNoEffect, check_adapter_folder
 from harness.eval.backends import Backend, make_backend
 from harness.eval.runner import EvalOptions, run_eval
 from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check
-from harness.gate.decision import Decision, GateCheck
+from harness.gate.decision import Decision, GateCheck, VariantSummary
 from harness.gate.fields import field_check
 from harness.gate.probes import check_gate_files, forgetting_check, general_check, leakage_check
 from harness.gate.store import hash_inputs, write_decision
+from harness.manifests import CandidateManifest, TrainingData, read_candidate_manifest
 from harness.scorers.metrics import by_variant, variant_metrics
 
 log = logging.getLogger(__name__)
 
 
-def load_gate(config_path: str | Path) -> tuple[EvalConfig, GateRules]:
-    """The eval config and its gate rules.
+def load_gate(config: EvalConfig | str | Path) -> tuple[EvalConfig, GateRules]:
+    """The eval config (loaded, or read from its path) and its gate rules.
 
     Raises:
         ConfigError: the config is invalid or its variants allow no gate (no adapter variant).
     """
-    config = load_eval_config(config_path)
+    config = loaded_config(config)
     return config, config.rules or gate_rules(config.gate, {n: v.kind for n, v in config.variants.items()},
-                                              config.scoring.fields, complain=_complain(str(config_path)))
+                                              config.scoring.fields, complain=_complain(str(config.source)))
+
+
+def loaded_config(config: EvalConfig | str | Path) -> EvalConfig:
+    """``config`` itself when already loaded (the pytest suite holds one), else the file read and validated.
+
+    Raises:
+        ConfigError: the file is invalid.
+    """
+    return config if isinstance(config, EvalConfig) else load_eval_config(config)
 
 
 def _complain(path: str) -> Callable[[str, str], ConfigError]:
     return lambda key, message: ConfigError(message, path=path)
 
 
-def run_gate(candidate: str | Path, config_path: str | Path, options: EvalOptions | None = None) -> Decision:
+def run_gate(candidate: str | Path, config: EvalConfig | str | Path, options: EvalOptions | None = None) -> Decision:
     """Evaluate ``candidate`` under the config's gate, record the decision beside it, return it.
 
     The decision joins ``<candidate>/decisions/`` and becomes ``decision.json`` (the latest).
@@ -58,7 +66,7 @@ def run_gate(candidate: str | Path, config_path: str | Path, options: EvalOption
     options = options or EvalOptions()
     check_adapter_folder(candidate)  # "not an adapter" says more than "not a writable folder"
     check_writable(Path(candidate), options.runs_dir)
-    decision = gate_decision(candidate, config_path, options)
+    decision = gate_decision(candidate, config, options)
     write_decision(decision, Path(candidate))
     return decision
 
@@ -78,23 +86,24 @@ def check_writable(candidate: Path, runs_dir: Path) -> None:
             raise InputError(f"{what} {folder}: {existing} is not writable", path=str(folder), code="not-writable")
 
 
-def gate_decision(candidate: str | Path, config_path: str | Path, options: EvalOptions | None = None,
+def gate_decision(candidate: str | Path, config: EvalConfig | str | Path, options: EvalOptions | None = None,
                   backend: Backend | None = None) -> Decision:
-    """The decision for ``candidate`` (nothing written); ``backend`` reuses a loaded model.
+    """The decision for ``candidate`` under ``config`` (loaded, or its path; nothing written); ``backend`` reuses a
+    loaded model.
 
     Raises:
         InputError: the candidate folder, config or environment is unusable.
     """
     candidate = Path(candidate)
-    manifest = _manifest(candidate)
-    config, rules = load_gate(config_path)
-    if manifest["task"] != config.task:
-        raise InputError(f"candidate was trained for task {manifest['task']!r}, the config gates {config.task!r}",
+    manifest = candidate_manifest(candidate)
+    config, rules = load_gate(config)
+    if manifest.task != config.task:
+        raise InputError(f"candidate was trained for task {manifest.task!r}, the config gates {config.task!r}",
                          path=str(candidate), code="task-mismatch")
     check_gate_files(rules)
     config = with_adapters(config, {rules.candidate: candidate})
-    data = manifest.get("data") or {}
-    inputs = hash_inputs(candidate, config.source, config.cases, data.get("dataset"), data.get("dataset_sha256"))
+    data = manifest.data or TrainingData()
+    inputs = hash_inputs(candidate, config.source, config.cases, data.dataset, data.dataset_sha256)
     checks, run_path, variants = _checks(config, rules, manifest, options or EvalOptions(), backend)
     return Decision(verdict=decide(checks), checks=checks, task=config.task, candidate=candidate.name,
                     created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), inputs=inputs, variants=variants,
@@ -102,26 +111,23 @@ def gate_decision(candidate: str | Path, config_path: str | Path, options: EvalO
                     candidate_path=str(candidate.resolve()))
 
 
-def _manifest(candidate: Path) -> dict[str, Any]:
+def candidate_manifest(candidate: Path) -> CandidateManifest:
+    """The manifest of a candidate the gate (or the ladder) can judge: a sound adapter folder trained for a named task.
+
+    Raises:
+        InputError: not an adapter folder, or a missing or damaged manifest, or one that names no task.
+    """
     check_adapter_folder(candidate)
-    path = candidate / "manifest.json"
-    if not path.exists():
-        raise InputError("manifest.json missing; give a candidate folder written by `harness train`", path=str(candidate))
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"damaged manifest ({exc}); retrain the candidate", path=str(path), code="bad-manifest") from None
-    if not isinstance(manifest, dict):
-        raise InputError("manifest is not a JSON object; retrain the candidate", path=str(path), code="bad-manifest")
-    if not isinstance(manifest.get("task"), str) or not manifest["task"]:
-        raise InputError(f"the manifest names no task (a non-empty string), got {manifest.get('task')!r}; a candidate "
-                         "is gated for the task it was trained for: retrain it with `harness train`", path=str(path),
+    manifest = read_candidate_manifest(candidate)
+    if manifest.task is None:
+        raise InputError("the manifest names no task (a non-empty string), got None; a candidate is gated for the task "
+                         "it was trained for: retrain it with `harness train`", path=str(candidate / "manifest.json"),
                          code="bad-manifest")
     return manifest
 
 
-def _checks(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], options: EvalOptions,
-            backend: Backend | None) -> tuple[list[GateCheck], Path | None, dict[str, Any]]:
+def _checks(config: EvalConfig, rules: GateRules, manifest: CandidateManifest, options: EvalOptions,
+            backend: Backend | None) -> tuple[list[GateCheck], Path | None, dict[str, VariantSummary]]:
     """The checks, failing closed: an unexpected error is one inconclusive check, an environment error no decision."""
     try:
         return _evaluate(config, rules, manifest, options, backend)
@@ -139,8 +145,8 @@ def _checks(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], opti
         return [GateCheck("evaluation", "inconclusive", f"evaluation failed: {type(exc).__name__}: {exc}")], None, {}
 
 
-def _evaluate(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], options: EvalOptions,
-              backend: Backend | None = None) -> tuple[list[GateCheck], Path | None, dict[str, Any]]:
+def _evaluate(config: EvalConfig, rules: GateRules, manifest: CandidateManifest, options: EvalOptions,
+              backend: Backend | None = None) -> tuple[list[GateCheck], Path | None, dict[str, VariantSummary]]:
     backend = backend or make_backend(config)
     options = dataclasses.replace(options, variants=[rules.candidate, *rules.baselines])
     run = run_eval(config, options, backend=backend)
@@ -153,9 +159,10 @@ def _evaluate(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], op
     else:
         checks.append(GateCheck("comparisons", "inconclusive", "skipped: the data check did not pass"))
     checks.append(leakage_check(config, manifest))
-    if rules.general_items:
+    if rules.general.items:
         checks.append(general_check(config, rules, backend, options))
-    if rules.forgetting_text:
+    if rules.forgetting.text:
         checks.append(forgetting_check(rules, backend, options))
     checks.append(judge_check(rules))
-    return checks, run.path, variant_metrics(run.results, rules.fields)
+    summaries = variant_metrics(run.results, rules.fields)
+    return checks, run.path, {name: VariantSummary.from_dict(s) for name, s in summaries.items()}

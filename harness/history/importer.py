@@ -12,8 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.errors import CorruptArtifact
 from harness.history.schema import connect
 from harness.history.store import default_store_path, write_decision, write_run
+from harness.manifests import CandidateManifest, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ def import_paths(paths: Iterable[str | Path], store_path: str | Path | None = No
     A folder holding ``manifest.json`` or ``results.jsonl`` is a run unless its manifest is a
     candidate's; ``*.partial`` folders (interrupted writes) are reported as skipped.
     """
-    from harness.history.readers import CorruptArtifact, read_decision, read_run
+    from harness.history.readers import read_decision, read_run
 
     summary = ImportSummary()
     conn = connect(store_path or default_store_path())
@@ -62,14 +64,18 @@ def _discover(paths: Iterable[str | Path]) -> Iterable[tuple[str, Path]]:
         for folder in sorted(folders):
             if any(part.endswith(".partial") for part in folder.relative_to(root).parts):
                 continue  # reported below: an interrupted write never reaches the store
-            if '"harness-candidate"' not in _head(folder / "manifest.json"):
+            if not _is_candidate(folder):
                 yield "run", folder
         yield from (("partial", p) for p in sorted(root.rglob("*.partial")) if p.is_dir())
         yield from (("decision", p) for p in sorted(root.rglob("decision.json")))
 
 
-def _head(path: Path) -> str:
+def _is_candidate(folder: Path) -> bool:
+    """The folder's manifest is a candidate's (by its typed ``kind``); an unreadable one is left to the run reader,
+    which reports it."""
+    if not (folder / "manifest.json").exists():
+        return False
     try:
-        return path.read_text(encoding="utf-8", errors="replace")[:4096]
-    except OSError:
-        return ""
+        return isinstance(read_manifest(folder / "manifest.json"), CandidateManifest)
+    except CorruptArtifact as exc:
+        return exc.code == "bad-manifest"  # a damaged candidate manifest: not a run, and no run to report

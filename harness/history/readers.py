@@ -12,19 +12,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError
+from harness.errors import CorruptArtifact
 from harness.fileio import replace_lone_surrogates
 from harness.history.aggregate import run_metrics
 from harness.history.records import CaseRow, CheckRow, DecisionRecord, OutputRow, RunRecord
+from harness.manifests import read_candidate_manifest, read_run_manifest
 from harness.records import CaseResult
 
 log = logging.getLogger(__name__)
-
-
-class CorruptArtifact(InputError):
-    """A run folder or decision file that cannot be read whole."""
-
-    code = "corrupt-artifact"
 
 
 def _json_file(path: Path) -> tuple[dict[str, Any], bytes]:
@@ -86,26 +81,23 @@ def read_run(run_dir: str | Path) -> RunRecord:
         CorruptArtifact: missing or malformed manifest or results.
     """
     run_dir = Path(run_dir)
-    manifest, raw = _json_file(run_dir / "manifest.json")
-    missing = [k for k in ("run_id", "task", "created_at") if not isinstance(manifest.get(k), str)]
-    if missing:
-        raise CorruptArtifact(f"manifest lacks {', '.join(missing)}", path=str(run_dir / "manifest.json"))
+    manifest = read_run_manifest(run_dir / "manifest.json")
     results = read_results(run_dir / "results.jsonl")
-    content = hashlib.sha256(raw + (run_dir / "results.jsonl").read_bytes()).hexdigest()
-    variants_info = manifest.get("variants") or {}
+    try:
+        content = hashlib.sha256((run_dir / "manifest.json").read_bytes() + (run_dir / "results.jsonl").read_bytes())
+    except OSError as exc:
+        raise CorruptArtifact(f"unreadable run folder ({exc})", path=str(run_dir)) from exc
     cases, outputs = run_cases_outputs(results)
-    env = manifest.get("environment") or {}
-    cases_info = manifest.get("cases") or {}
+    git = manifest.environment.git if manifest.environment else None
     return RunRecord(
-        run_id=manifest["run_id"], task=manifest["task"], created_at=manifest["created_at"], path=str(run_dir.resolve()),
-        content_sha256=content, git_sha=(env.get("git") or {}).get("sha"), git_dirty=(env.get("git") or {}).get("dirty"),
-        model_sha256=_hash((manifest.get("backend") or {}).get("model")),
-        data_sha256=_hash([cases_info.get("sha256"), manifest.get("split_sha256")]),
-        config_sha256=_hash([manifest.get("config_sha256"), {k: (v or {}).get("spec_sha256") for k, v in variants_info.items()}]),
-        decoding=json.dumps(manifest.get("decoding"), sort_keys=True) if manifest.get("decoding") else None,
-        repeats=int(manifest.get("repeats") or 1),
-        variants={name: ((info or {}).get("kind"), ((info or {}).get("adapter") or {}).get("sha256"),
-                         (info or {}).get("spec_sha256")) for name, info in variants_info.items()},
+        run_id=manifest.run_id, task=manifest.task, created_at=manifest.created_at, path=str(run_dir.resolve()),
+        content_sha256=content.hexdigest(), git_sha=git.sha if git else None, git_dirty=git.dirty if git else None,
+        model_sha256=_hash(manifest.backend.model),
+        data_sha256=_hash([manifest.cases.sha256, manifest.split_sha256]),
+        config_sha256=_hash([manifest.config_sha256, {k: v.spec_sha256 for k, v in manifest.variants.items()}]),
+        decoding=json.dumps(manifest.decoding, sort_keys=True) if manifest.decoding else None,
+        repeats=manifest.repeats,
+        variants={name: (info.kind, info.adapter_sha256, info.spec_sha256) for name, info in manifest.variants.items()},
         metrics=run_metrics(results), cases=cases, outputs=outputs)
 
 
@@ -133,8 +125,9 @@ def read_decision(path: str | Path) -> DecisionRecord:
 
 
 def _training_seconds(candidate: Path) -> float | None:
+    """The candidate's training wall time, when its manifest is beside the decision and records one."""
     try:
-        stats = json.loads((candidate / "manifest.json").read_text()).get("stats") or {}
-        return float(stats["wall_seconds"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        seconds = read_candidate_manifest(candidate / "manifest.json").wall_seconds
+    except CorruptArtifact:
         return None
+    return None if seconds is None else float(seconds)

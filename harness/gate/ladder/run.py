@@ -12,9 +12,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Any
 
-from harness.config.eval_config import EvalConfig, load_eval_config
+from harness.config.eval_config import AdapterVariant, EvalConfig, VariantSpec
 from harness.config.gate import GateRules
 from harness.data import leakage, load_examples
 from harness.errors import HarnessError, InputError
@@ -27,7 +26,8 @@ from harness.gate.decision import Decision, GateCheck
 from harness.gate.ladder.decide import KIND_RANK, LadderDecision, Rung, RungCost, decide_ladder, gate_checks
 from harness.gate.ladder.store import hash_ladder_inputs, variant_folder
 from harness.gate.probes import as_examples, forgetting_check, general_check, leakage_check
-from harness.gate.run import _manifest
+from harness.gate.run import candidate_manifest, loaded_config
+from harness.manifests import CandidateManifest
 from harness.registry.deployments import registry_root, resolve_adapter
 from harness.scorers.metrics import by_variant, variant_metrics
 
@@ -38,11 +38,8 @@ def ladder_rules(config: EvalConfig) -> GateRules:
     """The gate rules the ladder applies (the config's, or the gate section's defaults when no adapter allows a gate)."""
     if config.rules:
         return config.rules
-    g = config.gate
-    first = next(iter(config.variants))
-    return GateRules(first, (), g.primary, g.margin, g.confidence, g.alpha, g.min_cases, dict(g.floors),
-                     judge_metrics=g.judge_metrics, n_resamples=g.n_resamples, fields=g.fields or config.scoring.fields,
-                     field_margin=g.field_margin)
+    return GateRules.resolve(config.gate, candidate=next(iter(config.variants)), baselines=(),
+                             fields=config.gate.fields or config.scoring.fields)
 
 
 def resolve_rungs(config: EvalConfig, candidate: Path | None, upto: str | None = None) -> tuple[EvalConfig, dict[str, str]]:
@@ -51,12 +48,13 @@ def resolve_rungs(config: EvalConfig, candidate: Path | None, upto: str | None =
     rules = ladder_rules(config)
     adapters = [n for n, v in config.variants.items() if v.kind == "adapter"]
     target = rules.candidate if rules.candidate in adapters else (adapters[0] if adapters else None)
-    variants, absent = {}, {}
+    variants: dict[str, VariantSpec] = {}
+    absent: dict[str, str] = {}
     limit = KIND_RANK[config.variants[upto].kind] if upto else 99
     for name, spec in config.variants.items():
         if name != upto and KIND_RANK[spec.kind] >= limit:
             continue
-        if spec.kind == "adapter":
+        if isinstance(spec, AdapterVariant):
             try:
                 folder = candidate if candidate and name == target else resolve_adapter(spec.adapter or "")
             except InputError as exc:
@@ -67,17 +65,17 @@ def resolve_rungs(config: EvalConfig, candidate: Path | None, upto: str | None =
     return dataclasses.replace(config, variants=variants), absent
 
 
-def run_ladder(config_path: str | Path, options: EvalOptions | None = None, candidate: Path | None = None,
+def run_ladder(config: EvalConfig | str | Path, options: EvalOptions | None = None, candidate: Path | None = None,
                backend: Backend | None = None, upto: str | None = None) -> LadderDecision:
-    """The ladder decision for the config's task (nothing written).
+    """The ladder decision for the config's task (``config`` loaded, or its path; nothing written).
 
     Raises:
         InputError: the config, a candidate folder or the environment is unusable.
     """
     options = options or EvalOptions()
-    config, absent = resolve_rungs(load_eval_config(config_path), candidate, upto)
-    manifests = {n: _manifest(Path(v.adapter or "")) for n, v in config.variants.items() if v.kind == "adapter"}
-    trained_for = {m.get("task") for n, m in manifests.items() if candidate and Path(config.variants[n].adapter or "") ==
+    config, absent = resolve_rungs(loaded_config(config), candidate, upto)
+    manifests = {n: candidate_manifest(Path(v.adapter or "")) for n, v in config.variants.items() if v.kind == "adapter"}
+    trained_for = {m.task for n, m in manifests.items() if candidate and Path(config.variants[n].adapter or "") ==
                    candidate.resolve()} - {None, config.task}
     if trained_for:
         raise InputError(f"candidate was trained for task {trained_for.pop()!r}, the config decides {config.task!r}",
@@ -103,14 +101,14 @@ def run_ladder(config_path: str | Path, options: EvalOptions | None = None, cand
     return decision
 
 
-def _decide(config: EvalConfig, rules: GateRules, manifests: dict[str, dict[str, Any]], options: EvalOptions,
+def _decide(config: EvalConfig, rules: GateRules, manifests: dict[str, CandidateManifest], options: EvalOptions,
             backend: Backend | None, absent: dict[str, str]) -> LadderDecision:
     backend = backend or make_backend(config)
     run = run_eval(config, dataclasses.replace(options, variants=list(config.variants)), backend=backend)
     costs = variant_metrics(run.results, rules.fields)
     rungs = []
     for name, spec in config.variants.items():
-        training = ((manifests.get(name) or {}).get("stats") or {}).get("wall_seconds")
+        training = manifests[name].wall_seconds if name in manifests else None
         cost = RungCost.from_summary(spec.kind, costs.get(name, {}).get("cost", {}), training)
         here = dataclasses.replace(rules, candidate=name)
         checks = _adapter_checks(config, here, manifests[name], backend, options) if spec.kind == "adapter" else []
@@ -119,11 +117,11 @@ def _decide(config: EvalConfig, rules: GateRules, manifests: dict[str, dict[str,
     return decide_ladder(config.task, by_variant(run.results), rungs, rules, run=str(run.path))
 
 
-def _adapter_checks(config: EvalConfig, rules: GateRules, manifest: dict[str, Any], backend: Backend,
+def _adapter_checks(config: EvalConfig, rules: GateRules, manifest: CandidateManifest, backend: Backend,
                     options: EvalOptions) -> list[GateCheck]:
     checks = [leakage_check(config, manifest)]
-    checks += [general_check(config, rules, backend, options)] if rules.general_items else []
-    checks += [forgetting_check(rules, backend, options)] if rules.forgetting_text else []
+    checks += [general_check(config, rules, backend, options)] if rules.general.items else []
+    checks += [forgetting_check(rules, backend, options)] if rules.forgetting.text else []
     return checks
 
 
@@ -148,7 +146,7 @@ def _failed(config: EvalConfig, rules: GateRules, name: str, verdict: str, why: 
 
 
 
-def variant_decision(variant: str, config_path: str | Path, options: EvalOptions | None = None,
+def variant_decision(variant: str, config: EvalConfig | str | Path, options: EvalOptions | None = None,
                      backend: Backend | None = None, root: Path | None = None) -> Decision:
     """The gate's decision on a prompt or RAG variant against the cheaper rungs (nothing written).
 
@@ -158,11 +156,12 @@ def variant_decision(variant: str, config_path: str | Path, options: EvalOptions
     Raises:
         InputError: the variant is not a prompt or RAG variant of the config, or the config is unusable.
     """
-    spec = load_eval_config(config_path).variants.get(variant)
+    config = loaded_config(config)
+    spec = config.variants.get(variant)
     if spec is None or spec.kind == "adapter":
         raise InputError(f"--variant {variant}: give a prompt or RAG variant of the config; gate an adapter with "
-                         "`harness gate CANDIDATE`", path=str(config_path), code="bad-variant")
-    ladder = run_ladder(config_path, options, backend=backend, upto=variant)
+                         "`harness gate CANDIDATE`", path=str(config.source), code="bad-variant")
+    ladder = run_ladder(config, options, backend=backend, upto=variant)
     checks = gate_checks(ladder, variant)
     return Decision(verdict=decide(checks), checks=checks, task=ladder.task, candidate=variant, created_at=ladder.created_at,
                     rules=GateRules.from_dict(ladder.rules), run=ladder.run,

@@ -20,6 +20,7 @@ from harness.errors import InputError
 from harness.fileio import atomic_write_json, sha256_file
 from harness.gate.ladder.record import LadderDecision, LadderInputs
 from harness.gate.store import changed_inputs
+from harness.manifests import CandidateManifest, TrainingData
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +73,15 @@ def corpus_sha256(path: str | Path) -> str:
 
 
 def hash_ladder_inputs(config: str | None, cases: str, corpora: Mapping[str, str],
-                       adapters: Mapping[str, tuple[Path, dict]]) -> LadderInputs:
+                       adapters: Mapping[str, tuple[Path, CandidateManifest]]) -> LadderInputs:
     """Hash the config, cases, split, each RAG corpus and each adapter candidate (variant → (folder, manifest))."""
     from harness.gate.store import hash_inputs
 
     split = Path(cases).parent / "split.json"
     bound = {}
     for variant, (folder, manifest) in adapters.items():
-        data = manifest.get("data") or {}
-        bound[variant] = hash_inputs(folder, config, cases, data.get("dataset"), data.get("dataset_sha256"))
+        data = manifest.data or TrainingData()
+        bound[variant] = hash_inputs(folder, config, cases, data.dataset, data.dataset_sha256)
     return LadderInputs(config, sha256_file(config) if config else None, cases, sha256_file(cases),
                         sha256_file(split) if split.exists() else None,
                         {v: corpus_sha256(p) for v, p in corpora.items()}, bound,
