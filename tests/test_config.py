@@ -75,7 +75,7 @@ def test_paths_are_relative_to_the_config_file(write_config, tmp_path):
     config = load_eval_config(write_config("  general: {items: ./items.jsonl}\n"))
     assert config.cases == str(tmp_path / "heldout.jsonl")
     assert config.variants["fine-tuned"].adapter == str(tmp_path / "cand")
-    assert config.rules is not None and config.rules.general_items == str(tmp_path / "items.jsonl")
+    assert config.rules is not None and config.rules.general.items == str(tmp_path / "items.jsonl")
 
 
 def test_duplicate_keys_are_an_error_in_lora_yaml_too(tmp_path):
@@ -86,3 +86,70 @@ def test_duplicate_keys_are_an_error_in_lora_yaml_too(tmp_path):
     with pytest.raises(ConfigError, match="duplicate key lora.r") as info:
         load_config(path)
     assert info.value.line == 6
+
+
+@pytest.mark.parametrize(("gate", "expected"), [
+    ("  margin: 1e-3\n", 0.001),  # YAML 1.1 reads an exponent without a dot as a string: the number it means
+    ("  margin: '-2E-2'\n", -0.02),
+    ("  margin: 0\n", 0.0),
+])
+def test_a_float_given_as_a_plain_number_string_is_that_number_in_harness_yaml_too(write_config, gate, expected):
+    config = load_eval_config(write_config(gate))
+    assert config.gate.margin == expected and isinstance(config.gate.margin, float)
+
+
+@pytest.mark.parametrize("value", ["true", "'nan'", "'inf'", "'1_0'", "'0x10'", "'1e-3 apples'", ".nan"])
+def test_anything_else_is_not_a_number(write_config, value):
+    with pytest.raises(ConfigError, match="gate.margin must be float \\(a finite number\\)"):
+        load_eval_config(write_config(f"  margin: {value}\n"))
+
+
+def test_lora_yaml_follows_the_same_number_rule(tmp_path):
+    from harness.training.config import load_config
+
+    path = tmp_path / "lora.yaml"
+    path.write_text("base_model: x\ndataset: ./train.jsonl\ntraining: {learning_rate: 1e-3, warmup: '5'}\n")
+    assert load_config(path).training.learning_rate == 0.001 and load_config(path).training.warmup == 5.0
+    for bad in ("true", "'1_0'", ".inf"):
+        path.write_text(f"base_model: x\ndataset: ./train.jsonl\ntraining: {{learning_rate: {bad}}}\n")
+        with pytest.raises(ConfigError, match=":3: bad-config: training.learning_rate must be float \\(a finite number\\)"):
+            load_config(path)
+    path.write_text("base_model: x\ndataset: ./train.jsonl\ntraining: {epochs: '3'}\n")  # ints stay strict
+    with pytest.raises(ConfigError, match="training.epochs must be int"):
+        load_config(path)
+
+
+def test_each_variant_kind_has_its_own_keys(write_config, tmp_path):
+    from harness.config.eval_config import AdapterVariant, PromptVariant, RagVariant, with_adapters
+
+    base = BASE.replace("  fine-tuned: {kind: adapter, adapter: ./cand}\n",
+                        "  fine-tuned: {kind: adapter, adapter: ./cand}\n  deployed: {kind: adapter, adapter: current:triage}\n"
+                        "  rag: {kind: rag, corpus: ./train.jsonl, k: 2}\n"
+                        "  shots: {kind: prompt, few_shot: [{user: hi, assistant: hello}]}\n")
+    config = load_eval_config(write_config("  candidate: fine-tuned\n", base=base))
+    variants = config.variants
+    assert isinstance(variants["prompt-only"], PromptVariant) and variants["prompt-only"].few_shot == ()
+    assert variants["shots"].few_shot == (("hi", "hello"),) and variants["shots"].adapter is None
+    assert isinstance(variants["rag"], RagVariant) and variants["rag"].corpus == str(tmp_path / "train.jsonl")
+    assert (variants["rag"].k, variants["rag"].corpus_kind, variants["rag"].kind) == (2, "examples", "rag")
+    assert isinstance(variants["fine-tuned"], AdapterVariant) and variants["fine-tuned"].adapter == str(tmp_path / "cand")
+    assert variants["deployed"].adapter == "current:triage"  # a registry reference stays as written
+    moved = with_adapters(config, {"deployed": tmp_path / "other"})
+    assert moved.variants["deployed"].adapter == str(tmp_path / "other") and moved.variants["rag"] == variants["rag"]
+
+
+@pytest.mark.parametrize(("variant", "message"), [
+    ("{kind: prompt, corpus: ./x.jsonl}", "unknown key variants.v.corpus; allowed in variants.v: kind, system, few_shot"),
+    ("{kind: adapter, few_shot: []}", "unknown key variants.v.few_shot; allowed in variants.v: kind, system, adapter"),
+    ("{kind: rag, k: 2}", "missing required key variants.v.corpus in variants.v"),
+    ("{kind: adapter}", "missing required key variants.v.adapter in variants.v"),
+    ("{kind: rag, corpus: ./x.jsonl, k: 0}", "variants.v.k must be >= 1"),
+    ("{kind: adapter, adapter: 3}", "variants.v.adapter must be a non-empty string"),
+    ("{kind: prompt, few_shot: [hi]}", "variants.v.few_shot must be a list of {user: ..., assistant: ...}"),
+    ("{kind: lora}", "variants.v.kind must be one of prompt, rag, adapter"),
+])
+def test_a_variant_is_checked_against_its_kind(write_config, variant, message):
+    base = BASE.replace("  prompt-only: {kind: prompt}\n", f"  prompt-only: {{kind: prompt}}\n  v: {variant}\n")
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
+        load_eval_config(write_config("", base=base))
+    assert info.value.line == 5

@@ -133,6 +133,7 @@ def gate_project(tmp_path, tiny_checkpoint, tiny_adapters):
     return tmp_path, candidate
 
 
+@pytest.mark.slow
 def test_an_error_during_evaluation_is_inconclusive_not_an_accept(gate_project, monkeypatch):
     import harness.gate.run as gate_run
 
@@ -148,23 +149,29 @@ def test_an_error_during_evaluation_is_inconclusive_not_an_accept(gate_project, 
     assert json.loads((candidate / "decision.json").read_text())["verdict"] == "inconclusive"
 
 
+@pytest.mark.slow
 def test_leakage_check_fails_closed_on_missing_or_changed_training_data(gate_project):
+    from dataclasses import replace
+
     from harness.config.eval_config import load_eval_config
     from harness.gate.probes import leakage_check as _leakage_check
+    from harness.manifests import read_candidate_manifest
 
     project, candidate = gate_project
     config = load_eval_config(project / "harness.yaml")
-    manifest = json.loads((candidate / "manifest.json").read_text())
+    manifest = read_candidate_manifest(candidate)
+    assert manifest.data is not None
     assert _leakage_check(config, manifest).verdict == "pass"
     (project / "train.jsonl").write_text((project / "train.jsonl").read_text() + (project / "heldout.jsonl").read_text())
     assert "changed since training" in _leakage_check(config, manifest).explanation
-    manifest["data"]["dataset_sha256"] = __import__("harness.fileio").fileio.sha256_file(project / "train.jsonl")
-    leaked = _leakage_check(config, manifest)
+    data = replace(manifest.data, dataset_sha256=__import__("harness.fileio").fileio.sha256_file(project / "train.jsonl"))
+    leaked = _leakage_check(config, replace(manifest, data=data))
     assert leaked.verdict == "fail" and "4 held-out cases leak" in leaked.explanation
-    manifest["data"]["dataset"] = str(project / "gone.jsonl")
-    assert _leakage_check(config, manifest).verdict == "inconclusive"
+    gone = replace(manifest, data=replace(data, dataset=str(project / "gone.jsonl")))
+    assert _leakage_check(config, gone).verdict == "inconclusive"
 
 
+@pytest.mark.slow
 def test_candidate_for_another_task_is_an_input_error(gate_project):
     from harness.gate.run import run_gate
 
@@ -175,6 +182,7 @@ def test_candidate_for_another_task_is_an_input_error(gate_project):
     assert not (candidate / "decision.json").exists()
 
 
+@pytest.mark.slow
 def test_gate_end_to_end_on_a_tiny_model_writes_the_decision_table(gate_project, capsys):
     from harness.cli.main import main
 
@@ -192,6 +200,7 @@ def test_gate_end_to_end_on_a_tiny_model_writes_the_decision_table(gate_project,
     assert len(list((candidate / "decisions").glob("*.json"))) == 1  # the history keeps every attempt
 
 
+@pytest.mark.slow
 def test_a_gate_attempt_that_fails_on_the_environment_keeps_the_real_decision(gate_project, capsys):
     from harness.cli.main import main
 
@@ -202,3 +211,25 @@ def test_a_gate_attempt_that_fails_on_the_environment_keeps_the_real_decision(ga
     code = main(["gate", str(candidate), "--config", str(project / "harness.yaml"), "--runs-dir", str(project / "runs")])
     assert code == 2 and "not-a-folder" in capsys.readouterr().err
     assert (candidate / "decision.json").read_text() == before and not (candidate / "decisions").exists()
+
+
+def test_rules_derive_from_the_section_and_read_decisions_of_either_shape():
+    import dataclasses
+
+    from harness.config.gate import GateSection, GeneralSection
+
+    section = GateSection(margin=0.02, general=GeneralSection(items="/g.jsonl", max_new_tokens=12))
+    rules = gate_rules(section, {"prompt": "prompt", "ft": "adapter"})
+    assert isinstance(rules, GateSection) and rules.margin == 0.02 and rules.general.items == "/g.jsonl"
+    assert all(getattr(rules, f.name) == getattr(section, f.name) for f in dataclasses.fields(GateSection)
+               if f.name not in ("candidate", "baselines", "fields"))
+    recorded = dataclasses.asdict(rules)
+    assert recorded["general"] == {"items": "/g.jsonl", "tolerance": 0.05, "max_new_tokens": 12}
+    assert GateRules.from_dict(recorded) == rules
+    flat = {"candidate": "ft", "baselines": ["prompt"], "general_items": "/g.jsonl", "general_tolerance": 0.1,
+            "general_max_new_tokens": 12, "forgetting_text": None, "forgetting_tolerance": 0.2, "removed_key": 1,
+            "judge": {"rubric": None, "model": "m", "base_url": None, "store": None, "max_age_days": 3.0}}
+    old = GateRules.from_dict(flat)
+    assert (old.general.items, old.general.tolerance, old.general.max_new_tokens) == ("/g.jsonl", 0.1, 12)
+    assert (old.forgetting.text, old.forgetting.tolerance, old.judge.max_age_days) == (None, 0.2, 3.0)
+    assert old.baselines == ("prompt",) and old.margin == GateSection().margin

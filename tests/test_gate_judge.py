@@ -6,16 +6,20 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from harness.config.gate import GateRules, JudgeSection
 from harness.gate.checks import judge_check
 from harness.judge import configured_judge
+
+pytestmark = pytest.mark.slow
 
 RUBRIC = Path(__file__).resolve().parents[1] / "suites" / "house_style" / "judge" / "rubric.yaml"
 
 
 def _rules(store: Path | None, model: str, **judge: object) -> GateRules:
     section = JudgeSection(rubric=str(RUBRIC), model=model, store=str(store) if store else None, **judge)  # type: ignore[arg-type]
-    return GateRules("fine-tuned", ("prompt-only",), judge_metrics=("judge:house_style",), judge=section)
+    return GateRules(candidate="fine-tuned", baselines=("prompt-only",), judge_metrics=("judge:house_style",), judge=section)
 
 
 def _store(store: Path, identity: str, rubric: str, passed: bool, days_old: float = 0) -> None:
@@ -27,7 +31,7 @@ def _store(store: Path, identity: str, rubric: str, passed: bool, days_old: floa
 
 
 def test_no_judge_metric_passes_and_no_store_is_inconclusive(tmp_path, tiny_checkpoint):
-    assert judge_check(GateRules("fine-tuned", ("prompt-only",))).verdict == "pass"
+    assert judge_check(GateRules(candidate="fine-tuned", baselines=("prompt-only",))).verdict == "pass"
     check = judge_check(_rules(None, str(tiny_checkpoint)))
     assert check.verdict == "inconclusive" and "gate.judge.store" in check.explanation
 

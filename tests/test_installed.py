@@ -94,9 +94,9 @@ def test_installed_wheel_inits_and_gates_a_task_with_the_builtin_general_items(t
     assert gate.returncode in (0, 1), gate.stderr  # accepted or not: a verdict, not an error
     decision = json.loads((candidate / "decision.json").read_text())
     assert f"verdict: {decision['verdict'].upper()}" in gate.stdout
-    items = Path(decision["rules"]["general_items"])
+    items = Path(decision["rules"]["general"]["items"])
     assert items.is_relative_to(venv) and items.name == "items.jsonl"  # builtin:general, from the installed package
-    assert decision["rules"]["general_max_new_tokens"] == 2
+    assert decision["rules"]["general"]["max_new_tokens"] == 2
     general = next(c for c in decision["checks"] if c["name"].startswith("general capability"))
     assert general["n"] == len(items.read_text().splitlines()) > 100
     assert any(c["name"].startswith("forgetting") and c["n"] for c in decision["checks"])

@@ -119,8 +119,8 @@ def test_a_rung_that_fails_its_floor_or_own_checks_is_not_eligible():
 
 def test_a_rung_without_floors_or_own_checks_is_eligible():
     results = {v: scored(v, LOW) for v in KINDS}
-    decision = decide_ladder("triage", results, rungs(), GateRules("fine-tuned", (), primary="ok", min_cases=20,
-                                                                   n_resamples=500))
+    rules = GateRules(candidate="fine-tuned", baselines=(), primary="ok", min_cases=20, n_resamples=500)
+    decision = decide_ladder("triage", results, rungs(), rules)
     assert decision.rung("prompt-only").eligible == "pass" and decision.chosen == "prompt-only"
 
 

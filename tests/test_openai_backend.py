@@ -89,6 +89,7 @@ def test_order_is_preserved_under_uneven_latency() -> None:
     assert [g.case_id for g in generations] == [f"case-{i}" for i in range(12)]
 
 
+@pytest.mark.slow
 def test_429_retry_after_is_honoured() -> None:
     with stub_server(fail_times(1, status=429, retry_after=1)) as (url, stats):
         started = time.perf_counter()
@@ -397,3 +398,40 @@ def test_echoed_key_never_reaches_results_or_cache(tmp_path: Path, monkeypatch: 
     assert any(p.name.startswith("cache.sqlite") for p in written)
     for path in written:
         assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_the_defaults_declared_in_the_config_schema_are_the_ones_the_backend_uses(tmp_path: Path) -> None:
+    import dataclasses
+
+    from harness.config.eval_config import LocalOptions, OpenAIOptions, load_eval_config
+    from harness.eval.backends import make_backend
+
+    (tmp_path / "harness.yaml").write_text("task: t\nmodel: openai:served\nbackend: {kind: openai, base_url: 'http://x/v1'}\n"
+                                           "cases: cases.jsonl\nvariants:\n  base: {kind: prompt}\n")
+    config = load_eval_config(tmp_path / "harness.yaml")
+    declared = {f.name: f.default for f in dataclasses.fields(OpenAIOptions)}
+    assert config.backend.options == OpenAIOptions(base_url="http://x/v1")
+    made = make_backend(config)
+    assert isinstance(made, OpenAICompatibleBackend) and made.model == "served"
+    assert (made.concurrency, made.max_retries, made.timeout_s) == (declared["concurrency"], declared["max_retries"],
+                                                                    declared["timeout_s"])
+    retries = declared["max_retries"]
+    assert made.deadline_s == declared["timeout_s"] * (retries + 1) + made.retry_cap_s * retries
+    (tmp_path / "harness.yaml").write_text("task: t\nmodel: openai:served\nbackend: {kind: local}\n"
+                                           "cases: cases.jsonl\nvariants:\n  base: {kind: prompt}\n")
+    local = load_eval_config(tmp_path / "harness.yaml").backend.options
+    assert local == LocalOptions()
+    assert (local.batch_size, local.device) == tuple(f.default for f in dataclasses.fields(LocalOptions))
+
+
+def test_backend_options_given_in_the_config_reach_the_backend(tmp_path: Path) -> None:
+    from harness.config.eval_config import load_eval_config
+    from harness.eval.backends import make_backend
+
+    (tmp_path / "harness.yaml").write_text(
+        "task: t\nmodel: openai:served\nbackend: {kind: openai, base_url: 'http://x/v1', model: other, concurrency: 3,\n"
+        "  timeout_s: 1e1, max_retries: 0, api_key_env: NO_SUCH_KEY_VAR}\n"
+        "cases: cases.jsonl\nvariants:\n  base: {kind: prompt}\n")
+    made = make_backend(load_eval_config(tmp_path / "harness.yaml"))
+    assert isinstance(made, OpenAICompatibleBackend)
+    assert (made.model, made.concurrency, made.timeout_s, made.max_retries) == ("other", 3, 10.0, 0)

@@ -25,6 +25,9 @@ training:
 """
 
 
+FINITE = "must be float (a finite number)"
+
+
 def write(tmp_path, text):
     path = tmp_path / "lora.yaml"
     path.write_text(text)
@@ -47,8 +50,8 @@ def test_the_seed_config_is_valid_as_written(tmp_path):
         (("  r: 16", "  rank: 16"), ":4: bad-config: unknown key lora.rank; allowed in lora: r, alpha, dropout, target_modules"),
         (("training:", "trainig:"), ":10: bad-config: unknown key trainig; allowed in the top level: base_model, dataset"),
         (("  epochs: 3", "  epochs: three"), ":11: bad-config: training.epochs must be int"),
-        (("  eval_split: 0.1", "  eval_split: 1.5"), ":14: bad-config: training.eval_split must be between 0.01 and 0.9"),
-        (("  batch_size: 8", "  batch_size: 0"), ":13: bad-config: training.batch_size must be between 1"),
+        (("  eval_split: 0.1", "  eval_split: 1.5"), ":14: bad-config: training.eval_split must be >= 0.01 and <= 0.9"),
+        (("  batch_size: 8", "  batch_size: 0"), ":13: bad-config: training.batch_size must be >= 1"),
         (("base_model: meta-llama/Llama-3.1-8B-Instruct\n", ""), ": bad-config: missing required key base_model"),
         (("  dropout: 0.05", "  dropout: [0.05"), "invalid YAML"),
         (("    - q_proj\n    - v_proj", "    - 3"), "lora.target_modules must be list"),
@@ -88,20 +91,20 @@ def test_missing_config_file(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (("learning_rate: 2.0e-4", "learning_rate: .nan"), ":12: bad-config: training.learning_rate must be a finite number"),
-        (("learning_rate: 2.0e-4", "learning_rate: .inf"), ":12: bad-config: training.learning_rate must be a finite number"),
-        (("learning_rate: 2.0e-4", "learning_rate: nan"), ":12: bad-config: training.learning_rate must be a finite number"),
-        (("learning_rate: 2.0e-4", "learning_rate: -1.0e-4"), ":12: bad-config: training.learning_rate must be above 0"),
-        (("learning_rate: 2.0e-4", "learning_rate: 0"), ":12: bad-config: training.learning_rate must be above 0"),
-        (("learning_rate: 2.0e-4", "learning_rate: 3"), ":12: bad-config: training.learning_rate must be between 0 and 1"),
-        (("  alpha: 32", "  alpha: 0"), ":5: bad-config: lora.alpha must be above 0"),
-        (("  dropout: 0.05", "  dropout: .nan"), ":6: bad-config: lora.dropout must be a finite number"),
-        (("  batch_size: 8", "  batch_size: 8\n  warmup: .inf"), ":14: bad-config: training.warmup must be a finite number"),
+        (("learning_rate: 2.0e-4", "learning_rate: .nan"), f":12: bad-config: training.learning_rate {FINITE}"),
+        (("learning_rate: 2.0e-4", "learning_rate: .inf"), f":12: bad-config: training.learning_rate {FINITE}"),
+        (("learning_rate: 2.0e-4", "learning_rate: nan"), f":12: bad-config: training.learning_rate {FINITE}"),
+        (("learning_rate: 2.0e-4", "learning_rate: -1.0e-4"), ":12: bad-config: training.learning_rate must be > 0 and <= 1"),
+        (("learning_rate: 2.0e-4", "learning_rate: 0"), ":12: bad-config: training.learning_rate must be > 0 and <= 1"),
+        (("learning_rate: 2.0e-4", "learning_rate: 3"), ":12: bad-config: training.learning_rate must be > 0 and <= 1"),
+        (("  alpha: 32", "  alpha: 0"), ":5: bad-config: lora.alpha must be > 0"),
+        (("  dropout: 0.05", "  dropout: .nan"), ":6: bad-config: lora.dropout must be float (a finite number)"),
+        (("  batch_size: 8", "  batch_size: 8\n  warmup: .inf"), f":14: bad-config: training.warmup {FINITE}"),
         (("  batch_size: 8", "  batch_size: 8\n  lr_scheduler: exponential"),
          ":14: bad-config: training.lr_scheduler must be one of linear, cosine, constant"),
         (("  batch_size: 8", "  batch_size: 8\n  lr_scheduler: 3"), ":14: bad-config: training.lr_scheduler must be str"),
-        (("training:", "seed: -1\ntraining:"), ":10: bad-config: seed must be between 0 and 4294967295"),
-        (("training:", "replay: {share: .nan}\ntraining:"), ":10: bad-config: replay.share must be a finite number"),
+        (("training:", "seed: -1\ntraining:"), ":10: bad-config: seed must be >= 0 and <= 4294967295"),
+        (("training:", "replay: {share: .nan}\ntraining:"), ":10: bad-config: replay.share must be float (a finite number)"),
         (("training:", "replay: {exclude: []}\ntraining:"), ":10: bad-config: replay.exclude must be list[str]"),
     ],
 )

@@ -8,18 +8,18 @@ The seed's shape is valid exactly as written::
     training: {epochs: 3, learning_rate: 2.0e-4, batch_size: 8, eval_split: 0.1}
 
 Every other key is optional (see the dataclass fields). Relative paths are resolved
-against the config file's folder.
+against the config file's folder. Values are checked by the engine of every config section
+(:mod:`harness.config.fields`), ``harness.yaml``'s too: the same number rule in both files.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.training.configcheck import check_value
-
-from harness.config.file import ConfigSource, check_keys, read_yaml, relative_path
+from harness.config.fields import parse_section
+from harness.config.file import ConfigSource, read_yaml, relative_path
 
 
 @dataclass
@@ -31,7 +31,7 @@ class LoraSection:
     dropout: float = field(default=0.05, metadata={"help": "dropout on the adapter input", "min": 0, "max": 0.99})
     target_modules: list[str] | str = field(
         default_factory=lambda: ["q_proj", "v_proj"],
-        metadata={"help": "module names to adapt, or 'all-linear'"},
+        metadata={"help": "module names to adapt, or 'all-linear'", "nonempty": True},
     )
 
 
@@ -98,7 +98,7 @@ class ReplaySection:
     exclude: list[str] | None = field(
         default=None,
         metadata={"help": "the gate's general items and forgetting text, which replay must not overlap "
-                          "(default: those of harness.yaml beside lora.yaml)"},
+                          "(default: those of harness.yaml beside lora.yaml)", "nonempty": True},
     )
 
 
@@ -108,21 +108,20 @@ class TrainConfig:
 
     base_model: str = field(metadata={"help": "alias, checkpoint folder, .gguf file or hub id"})
     dataset: str = field(metadata={"help": "training chat JSONL (validation is carved out of it)"})
-    lora: LoraSection = field(default_factory=LoraSection)
-    training: TrainingSection = field(default_factory=TrainingSection)
-    replay: ReplaySection = field(default_factory=ReplaySection)
+    lora: LoraSection = field(default_factory=LoraSection, metadata={"section": LoraSection})
+    training: TrainingSection = field(default_factory=TrainingSection, metadata={"section": TrainingSection})
+    replay: ReplaySection = field(default_factory=ReplaySection, metadata={"section": ReplaySection})
     heldout: str | None = field(default=None, metadata={"help": "the gate's held-out file: asserted absent from training"})
     task: str | None = field(default=None, metadata={"help": "task name for the candidate id and the registry"})
     output_dir: str = field(default="candidates", metadata={"help": "folder that receives candidates/<id>/"})
     seed: int = field(default=0, metadata={"help": "seed for the split, sampling and initialisation", "min": 0, "max": 2**32 - 1})
-    source: str | None = field(default=None, metadata={"help": "the config file this was read from"})
+    source: str | None = field(default=None, metadata={"help": "the config file this was read from", "internal": True})
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (what the candidate records)."""
         return asdict(self)
 
 
-_SECTIONS = {"lora": LoraSection, "training": TrainingSection, "replay": ReplaySection}
 _PATH_KEYS = ("dataset", "heldout", "output_dir")
 BUILTIN_PREFIX = "builtin:"
 
@@ -138,26 +137,16 @@ def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) ->
         ConfigError: ``path:line: bad-config: ...`` naming the key and the allowed values.
     """
     source = read_yaml(path)
-    data = dict(source.data)
-    top = [f.name for f in fields(TrainConfig) if f.name != "source"]
-    check_keys(source, "", data, top, ["base_model", "dataset"])
-    values: dict[str, Any] = {}
-    for name in top:
-        if name in _SECTIONS:
-            values[name] = _section(source, name, data.get(name, {}), _SECTIONS[name])
-        elif name in data:
-            values[name] = check_value(source, name, data[name], _field(TrainConfig, name))
-    base = Path(path).resolve().parent
-    for key in _PATH_KEYS:
-        if values.get(key) is not None:
-            values[key] = relative_path(path, values[key])
-    if (base / values["base_model"]).exists():  # a local checkpoint or .gguf next to the config
-        values["base_model"] = relative_path(path, values["base_model"])
-    _resolve_replay(values["replay"], path)
+    config = parse_section(source, "", source.data, TrainConfig)
+    values: dict[str, Any] = {key: relative_path(path, getattr(config, key)) for key in _PATH_KEYS
+                              if getattr(config, key) is not None}
+    if (Path(path).resolve().parent / config.base_model).exists():  # a local checkpoint or .gguf next to the config
+        values["base_model"] = relative_path(path, config.base_model)
+    _resolve_replay(config.replay, path)
     # Overrides come from the command line: relative to the working directory.
     values.update({key: str(Path(v).resolve()) if key in _PATH_KEYS else v for key, v in (overrides or {}).items()})
-    _check_targets(source, values["lora"])
-    return TrainConfig(**values, source=str(path))
+    _check_targets(source, config.lora)
+    return replace(config, **values, source=str(path))
 
 
 def _resolve_replay(replay: ReplaySection, config: str | Path) -> None:
@@ -168,16 +157,6 @@ def _resolve_replay(replay: ReplaySection, config: str | Path) -> None:
         replay.prompts = relative_path(config, replay.prompts)
     if replay.exclude is not None:
         replay.exclude = [relative_path(config, p) for p in replay.exclude]
-
-
-def _field(cls: type, name: str) -> Any:
-    return next(f for f in fields(cls) if f.name == name)
-
-
-def _section(source: ConfigSource, name: str, value: Any, cls: type) -> Any:
-    allowed = [f.name for f in fields(cls)]
-    check_keys(source, name, value if value is not None else {}, allowed, [])
-    return cls(**{key: check_value(source, f"{name}.{key}", v, _field(cls, key)) for key, v in (value or {}).items()})
 
 
 def _check_targets(source: ConfigSource, lora: LoraSection) -> None:

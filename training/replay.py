@@ -104,7 +104,7 @@ def exclude_paths(config: TrainConfig) -> list[str]:
     from harness.gate.run import load_gate
 
     _, rules = load_gate(beside)
-    return [str(p) for p in (rules.general_items, rules.forgetting_text) if p]
+    return [str(p) for p in (rules.general.items, rules.forgetting.text) if p]
 
 
 def reference_texts(path: str) -> list[ReplayText]:

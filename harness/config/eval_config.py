@@ -13,8 +13,10 @@
     gate: {...}                                             # harness.config.gate
 
 Every section is a dataclass whose fields carry their rules (harness.config.fields); all of
-it is checked when the file loads, with ``path:line`` errors. Relative paths are relative
-to the config file.
+it is checked when the file loads, with ``path:line`` errors. A variant is checked against the
+dataclass of its kind (:data:`VARIANTS`), the backend's options against that of its kind
+(:data:`_BACKENDS`); the backend is built from those typed options, their defaults included.
+Relative paths are relative to the config file.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from harness.config.fields import parse_section, parse_value
+from harness.config.fields import parse_section
 from harness.config.file import ConfigSource, check_keys, read_yaml, relative_path
 from harness.config.gate import GateRules, GateSection, gate_rules
 from harness.errors import ConfigError, InputError
@@ -32,29 +34,102 @@ from harness.scorers.scoring import ScoringSection, scorer_metrics
 
 VARIANT_KINDS = ("prompt", "rag", "adapter")
 CORPUS_KINDS = ("examples", "documents", "passages")
-_VARIANT_KEYS = {"prompt": ["kind", "system", "few_shot"], "rag": ["kind", "system", "corpus", "corpus_kind", "k", "template"],
-                 "adapter": ["kind", "adapter", "system"]}
-_REQUIRED = {"prompt": ["kind"], "rag": ["kind", "corpus"], "adapter": ["kind", "adapter"]}
+REGISTRY_PREFIX = "current:"
+"""An adapter variant's ``adapter: current:<task>``: the task's current deployment in the registry."""
 
 
-@dataclass(frozen=True)
+def _few_shot(source: ConfigSource, key: str, turns: Any) -> tuple[tuple[str, str], ...]:
+    turns = turns if turns is not None else []
+    if not isinstance(turns, list) or not all(isinstance(t, dict) and set(t) == {"user", "assistant"} for t in turns):
+        raise source.error(key, f"{key} must be a list of {{user: ..., assistant: ...}}")
+    return tuple((str(t["user"]), str(t["assistant"])) for t in turns)
+
+
+def _adapter_reference(source: ConfigSource, key: str, value: Any) -> str:
+    """An adapter folder (resolved against the config), or a registry reference ``current:<task>`` as written."""
+    folder = _string(source, key, value)
+    return folder if folder.startswith(REGISTRY_PREFIX) else relative_path(source.path, folder)
+
+
+@dataclass(frozen=True, kw_only=True)
 class VariantSpec:
-    """One intervention to evaluate."""
+    """One intervention to evaluate: what every kind has (a variant is one of :data:`VARIANTS`' dataclasses).
 
-    name: str
+    The settings of the other kinds read as absent (``adapter`` is None on a prompt variant), so
+    code that walks every variant can ask any of them.
+    """
+
+    name: str = field(metadata={"help": "the variant's key under variants", "internal": True})
     kind: str = field(metadata={"help": "the intervention", "choices": VARIANT_KINDS})
     """``prompt`` (system prompt and few-shot turns), ``rag`` (retrieval) or ``adapter`` (LoRA)."""
     system: str | None = field(default=None, metadata={"help": "replaces the case's system message"})
     """Replaces the case's system message; None keeps it."""
-    few_shot: tuple[tuple[str, str], ...] = ()
-    """(user, assistant) demonstration turns for ``prompt`` variants."""
-    corpus: str | None = field(default=None, metadata={"help": "retrieval corpus", "path": True})
+
+    @property
+    def few_shot(self) -> tuple[tuple[str, str], ...]:
+        """(user, assistant) demonstration turns: only :class:`PromptVariant` has them."""
+        return ()
+
+    @property
+    def corpus(self) -> str | None:
+        """The retrieval corpus: only :class:`RagVariant` has one."""
+        return None
+
+    @property
+    def corpus_kind(self) -> str | None:
+        """What the corpus holds: only :class:`RagVariant` has one."""
+        return None
+
+    @property
+    def k(self) -> int:
+        """Retrieved items per case: only :class:`RagVariant` retrieves any."""
+        return 0
+
+    @property
+    def template(self) -> str | None:
+        """System text around retrieved passages: only :class:`RagVariant` has one."""
+        return None
+
+    @property
+    def adapter(self) -> str | None:
+        """The adapter folder or registry reference: only :class:`AdapterVariant` has one."""
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromptVariant(VariantSpec):
+    """``{kind: prompt, system, few_shot}``: a system prompt and demonstration turns."""
+
+    kind: str = field(default="prompt", metadata={"help": "the intervention", "choices": VARIANT_KINDS})
+    few_shot: tuple[tuple[str, str], ...] = field(
+        default=(), metadata={"help": "demonstration turns", "parse": _few_shot})
+    """(user, assistant) demonstration turns, put between the system message and the case."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RagVariant(VariantSpec):
+    """``{kind: rag, corpus, corpus_kind, k, template, system}``: retrieval from a corpus."""
+
+    kind: str = field(default="rag", metadata={"help": "the intervention", "choices": VARIANT_KINDS})
+    corpus: str | None = field(default=None, metadata={"help": "retrieval corpus", "path": True, "required": True})
     corpus_kind: str = field(default="examples", metadata={"help": "what the corpus holds", "choices": CORPUS_KINDS})
     k: int = field(default=4, metadata={"help": "retrieved items per case", "min": 1})
     template: str | None = field(default=None, metadata={"help": "system text around the passages ({passages})"})
     """For documents/passages corpora: the text put into the system message (``{passages}``)."""
-    adapter: str | None = None
-    """Adapter folder for ``adapter`` variants, or ``current:<task>`` (a registry reference)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdapterVariant(VariantSpec):
+    """``{kind: adapter, adapter, system}``: the base model with a LoRA adapter."""
+
+    kind: str = field(default="adapter", metadata={"help": "the intervention", "choices": VARIANT_KINDS})
+    adapter: str | None = field(default=None, metadata={"help": "adapter folder, or current:<task> (the registry)",
+                                                        "parse": _adapter_reference, "required": True})
+    """Adapter folder (absolute once loaded), or ``current:<task>`` (a registry reference)."""
+
+
+VARIANTS: dict[str, type[VariantSpec]] = {"prompt": PromptVariant, "rag": RagVariant, "adapter": AdapterVariant}
+"""Variant kind → the dataclass its settings are checked against (as :data:`_BACKENDS` for backends)."""
 
 
 @dataclass(frozen=True)
@@ -70,14 +145,15 @@ class OpenAIOptions:
     """``backend: {kind: openai, ...}``: any OpenAI-compatible server."""
 
     base_url: str | None = field(default=None, metadata={"help": "the server's /v1 URL"})
-    model: str | None = field(default=None, metadata={"help": "the served model's name"})
-    api_key_env: str | None = field(default=None, metadata={"help": "environment variable holding the key"})
-    concurrency: int = field(default=4, metadata={"help": "requests in flight", "min": 1})
-    timeout_s: float = field(default=60.0, metadata={"help": "per-request timeout", "above": 0})
-    max_retries: int = field(default=2, metadata={"help": "retries per request", "min": 0})
+    model: str | None = field(default=None, metadata={"help": "the served model's name (default: the config's model)"})
+    api_key_env: str = field(default="OPENAI_API_KEY", metadata={"help": "environment variable holding the key"})
+    concurrency: int = field(default=8, metadata={"help": "requests in flight", "min": 1})
+    timeout_s: float = field(default=60.0, metadata={"help": "per-attempt timeout in seconds", "above": 0})
+    max_retries: int = field(default=5, metadata={"help": "retries per request after the first attempt", "min": 0})
 
 
-_BACKENDS: dict[str, type] = {"local": LocalOptions, "openai": OpenAIOptions}
+BackendOptions = LocalOptions | OpenAIOptions
+_BACKENDS: dict[str, type[LocalOptions] | type[OpenAIOptions]] = {"local": LocalOptions, "openai": OpenAIOptions}
 
 
 @dataclass(frozen=True)
@@ -85,8 +161,8 @@ class BackendSpec:
     """Where generations come from."""
 
     kind: str = "local"
-    options: dict[str, Any] = field(default_factory=dict)
-    """The keys given in the file (checked against :class:`LocalOptions` / :class:`OpenAIOptions`)."""
+    options: BackendOptions = field(default_factory=LocalOptions)
+    """The kind's options as checked (:class:`LocalOptions` / :class:`OpenAIOptions`), defaults filled in."""
     line: int | None = field(default=None, compare=False)
     """The ``backend`` key's line in the config (where a backend's own refusal is reported)."""
 
@@ -161,8 +237,7 @@ def _backend(source: ConfigSource, data: Any) -> BackendSpec:
     kind = data.get("kind", "local")
     if kind not in _BACKENDS:
         raise source.error("backend.kind", f"backend.kind must be one of {', '.join(_BACKENDS)}, got {kind!r}")
-    options = {k: v for k, v in data.items() if k != "kind"}
-    parse_section(source, "backend", options, _BACKENDS[kind])
+    options = parse_section(source, "backend", {k: v for k, v in data.items() if k != "kind"}, _BACKENDS[kind])
     return BackendSpec(kind, options, line=source.lines.get("backend"))
 
 
@@ -176,22 +251,9 @@ def backend_error(config: EvalConfig, exc: ConfigError) -> ConfigError:
 def _variant(source: ConfigSource, name: str, data: Any) -> VariantSpec:
     key = f"variants.{name}"
     kind = data.get("kind") if isinstance(data, dict) else None
-    if kind not in _VARIANT_KEYS:
+    if kind not in VARIANTS:
         raise source.error(f"{key}.kind", f"{key}.kind must be one of {', '.join(VARIANT_KINDS)}, got {kind!r}")
-    check_keys(source, key, data, _VARIANT_KEYS[kind], _REQUIRED[kind])
-    specs = {f.name: f for f in fields(VariantSpec)}
-    values = {k: parse_value(source, f"{key}.{k}", v, specs[k]) for k, v in data.items() if k not in ("few_shot", "adapter")}
-    adapter = data.get("adapter")
-    if adapter is not None:
-        adapter = _string(source, f"{key}.adapter", adapter)
-        adapter = adapter if adapter.startswith("current:") else relative_path(source.path, adapter)  # registry ref
-    return VariantSpec(name=name, few_shot=_few_shot(source, key, data.get("few_shot") or []), adapter=adapter, **values)
-
-
-def _few_shot(source: ConfigSource, key: str, turns: Any) -> tuple[tuple[str, str], ...]:
-    if not isinstance(turns, list) or not all(isinstance(t, dict) and set(t) == {"user", "assistant"} for t in turns):
-        raise source.error(f"{key}.few_shot", f"{key}.few_shot must be a list of {{user: ..., assistant: ...}}")
-    return tuple((str(t["user"]), str(t["assistant"])) for t in turns)
+    return parse_section(source, key, data, VARIANTS[kind], name=name)
 
 
 def with_adapters(config: EvalConfig, folders: dict[str, str | Path]) -> EvalConfig:
@@ -205,5 +267,6 @@ def with_adapters(config: EvalConfig, folders: dict[str, str | Path]) -> EvalCon
     if unknown:
         raise InputError(f"{unknown[0]!r} is not an adapter variant; adapter variants: {', '.join(adapters) or 'none'}",
                          path=config.source, code="bad-option")
-    return replace(config, variants={name: replace(spec, adapter=str(Path(folders[name]).resolve())) if name in folders
-                                     else spec for name, spec in config.variants.items()})
+    return replace(config, variants={name: replace(spec, adapter=str(Path(folders[name]).resolve()))
+                                     if name in folders and isinstance(spec, AdapterVariant) else spec
+                                     for name, spec in config.variants.items()})

@@ -15,17 +15,21 @@
       judge: {rubric: judge/rubric.yaml, store: ../../.harness/judge, max_age_days: 30}
       n_resamples: 10000
       field_margin: 0.05               # with scoring.fields: no field's paired lower bound below -field_margin
+
+:class:`GateRules` is that section with the candidate, baselines and fields resolved against
+the config (:func:`gate_rules`): every default lives once, on :class:`GateSection`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.errors import ConfigError
 
 CORPUS_METRIC = "field_macro_f1"
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class JudgeSection:
     max_age_days: float = field(default=30.0, metadata={"help": "the oldest calibration that still counts", "above": 0})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GateSection:
     """The ``gate`` section as written (validated field by field when the config loads)."""
 
@@ -79,38 +83,58 @@ class GateSection:
                                                          "min": 0, "max": 1})
 
 
-@dataclass(frozen=True)
-class GateRules:
-    """The rules the checks apply (a :class:`GateSection` resolved against the config's variants)."""
+@dataclass(frozen=True, kw_only=True)
+class GateRules(GateSection):
+    """The rules the checks apply: the :class:`GateSection` resolved against the config's variants.
 
-    candidate: str
-    baselines: tuple[str, ...]
-    primary: str = CORPUS_METRIC
-    margin: float = 0.0
-    confidence: float = 0.95
-    alpha: float = 0.05
-    min_cases: int = 50
-    floors: dict[str, float] = field(default_factory=dict)
-    general_items: str | None = None
-    general_tolerance: float = 0.05
-    general_max_new_tokens: int = 48
-    forgetting_text: str | None = None
-    forgetting_tolerance: float = 0.10
-    judge_metrics: tuple[str, ...] = ()
-    n_resamples: int = 10_000
-    fields: tuple[str, ...] = ()
-    judge: JudgeSection = field(default_factory=JudgeSection)
-    field_margin: float = 0.05
-    """Per-field non-inferiority: every field's paired lower bound ≥ -field_margin (:mod:`harness.gate.fields`)."""
+    Every setting of the section is here under its own name (``rules.margin``,
+    ``rules.general.items``); only these three are resolved, so they are required.
+    """
+
+    candidate: str = field(metadata={"help": "the adapter variant under judgement"})
+    baselines: tuple[str, ...] = field(metadata={"help": "variants the candidate must beat"})
+    fields: tuple[str, ...] = field(default=(), metadata={"help": "fields of field_macro_f1"})
+    """The section's, else ``scoring.fields``; per-field non-inferiority (:mod:`harness.gate.fields`) checks each."""
+
+    @classmethod
+    def resolve(cls, section: GateSection, *, candidate: str, baselines: tuple[str, ...],
+                fields: tuple[str, ...]) -> GateRules:
+        """The section's settings with the resolved candidate, baselines and fields."""
+        return cls(**{**_settings(section), "candidate": candidate, "baselines": baselines, "fields": fields})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GateRules:
-        """Read rules recorded in a decision (lists back to tuples; keys of other versions ignored)."""
-        known = {f.name for f in fields(cls)}
+        """Read rules recorded in a decision (lists back to tuples; keys of other versions ignored).
+
+        Decisions written before the rules nested the sections (``general_items``, ``general_tolerance``,
+        ``general_max_new_tokens``, ``forgetting_text``, ``forgetting_tolerance``) read the same.
+        """
+        data = dict(data)
+        for section, names in _FLAT.items():
+            nested = dict(data.get(section) or {}) if isinstance(data.get(section), dict) else {}
+            nested.update({name: data.pop(f"{section}_{name}") for name in names if f"{section}_{name}" in data})
+            if nested:
+                data[section] = nested
+        known = {f.name: f for f in fields(cls)}
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
-        if isinstance(values.get("judge"), dict):
-            values["judge"] = JudgeSection(**values["judge"])
+        for name, spec in known.items():
+            if "section" in spec.metadata and isinstance(values.get(name), dict):
+                values[name] = _section_from_dict(spec.metadata["section"], values[name])
         return cls(**values)
+
+
+_FLAT = {"general": ("items", "tolerance", "max_new_tokens"), "forgetting": ("text", "tolerance")}
+"""The flat keys of rules recorded before they nested the sections: ``general_items`` → ``general.items``."""
+
+
+def _settings(section: GateSection) -> dict[str, Any]:
+    """The section's values by name, nested sections as they are (not turned into dicts)."""
+    return {f.name: getattr(section, f.name) for f in fields(GateSection)}
+
+
+def _section_from_dict(cls: type[S], data: dict[str, Any]) -> S:
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in known})
 
 
 Complain = Callable[[str, str], ConfigError]
@@ -139,9 +163,5 @@ def gate_rules(section: GateSection, variant_kinds: Mapping[str, str], scoring_f
         for key, name in [("gate.primary", section.primary), *((f"gate.floors.{m}", m) for m in section.floors)]:
             if name not in known:
                 raise error(key, f"{key}: no scorer emits metric {name!r}; known: {', '.join(known)}")
-    return GateRules(candidate, baselines, section.primary, section.margin, section.confidence, section.alpha,
-                     section.min_cases, dict(section.floors), section.general.items, section.general.tolerance,
-                     section.general.max_new_tokens, section.forgetting.text, section.forgetting.tolerance,
-                     section.judge_metrics, section.n_resamples, section.fields or scoring_fields, section.judge,
-                     field_margin=section.field_margin)
+    return GateRules.resolve(section, candidate=candidate, baselines=baselines, fields=section.fields or scoring_fields)
 

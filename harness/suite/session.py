@@ -146,12 +146,12 @@ class SuiteSession:
             raise self.errors[key]
         if key not in self.decisions:
             try:
-                subject, source = self.subject(config), config.source or "harness.yaml"
+                subject = self.subject(config)
 
-                def compute() -> Decision:
+                def compute() -> Decision:  # the loaded config: the gate does not read the file again
                     if isinstance(subject, str):  # a prompt or RAG deployment: the ladder's checks for that rung
-                        return variant_decision(subject, source, self.eval_options(), backend=self.backend(config))
-                    return gate_decision(subject, source, self.eval_options(), backend=self.backend(config))
+                        return variant_decision(subject, config, self.eval_options(), backend=self.backend(config))
+                    return gate_decision(subject, config, self.eval_options(), backend=self.backend(config))
 
                 self.decisions[key] = compute() if self.shared is None else self.shared.decision(key, compute)
             except HarnessError as exc:
@@ -252,7 +252,7 @@ class Gate:
         """The candidate's worst results on the primary per-case metric (or any wrong answers)."""
         from harness.gate.run import load_gate
 
-        rules = self.config.rules or load_gate(self.config.source or "harness.yaml")[1]
+        rules = self.config.rules or load_gate(self.config)[1]
         subject = self.decision.candidate if self.decision.candidate in self.config.variants else rules.candidate
         results = [r for r in self.session.run(self.config, [subject]) if r.generation.sample == 0]
 

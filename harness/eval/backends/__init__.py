@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.config.eval_config import EvalConfig, backend_error
+from harness.config.eval_config import EvalConfig, OpenAIOptions, backend_error
 from harness.errors import ConfigError
 from harness.eval.backends.base import AdapterBackend, AttachesAdapters, Backend
 
@@ -20,15 +20,15 @@ def make_backend(config: EvalConfig) -> Backend:
 
 
 def _construct(config: EvalConfig) -> Backend:
-    options = dict(config.backend.options)
-    if config.backend.kind == "openai":
+    """The backend of the config's kind, built from its typed options (the schema's defaults are the ones that apply)."""
+    options = config.backend.options
+    if isinstance(options, OpenAIOptions):
         from harness.eval.backends.openai_compat import OpenAICompatibleBackend
 
-        options.setdefault("model", config.model.removeprefix("openai:"))
-        return OpenAICompatibleBackend(**options)
+        return OpenAICompatibleBackend.from_options(options, config.model.removeprefix("openai:"))
     from harness.eval.backends.local import LocalBackend
 
-    return LocalBackend(config.model, **options)
+    return LocalBackend.from_options(config.model, options)
 
 
 __all__ = ["AdapterBackend", "AttachesAdapters", "Backend", "make_backend"]

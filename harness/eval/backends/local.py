@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.config.eval_config import LocalOptions
 from harness.errors import ConfigError, InputError
 from harness.eval.adapters import AdapterHasNoEffect, adapter_changes_logits, adapter_identity, check_adapter_folder
 from harness.eval.jsonstop import JsonEndCriteria, trim_after_json
@@ -49,7 +50,8 @@ class LocalBackend:
 
     kind = "local"
 
-    def __init__(self, model: str | LoadedModel, *, batch_size: int = 8, device: str | None = None) -> None:
+    def __init__(self, model: str | LoadedModel, *, batch_size: int = LocalOptions.batch_size,
+                 device: str | None = LocalOptions.device) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ConfigError(f"local backend: batch_size must be a positive integer, got {batch_size!r}")
         if device is not None and (not isinstance(device, str) or device.split(":")[0] not in _DEVICES):
@@ -61,6 +63,11 @@ class LocalBackend:
         self._attached: set[str] = set()
         self._loaded = model if isinstance(model, LoadedModel) else None
         self._model: Any = None
+
+    @classmethod
+    def from_options(cls, model: str, options: LocalOptions) -> LocalBackend:
+        """The backend a config's ``backend: {kind: local, ...}`` asks for: its checked options, defaults included."""
+        return cls(model, batch_size=options.batch_size, device=options.device)
 
     @property
     def is_loaded(self) -> bool:

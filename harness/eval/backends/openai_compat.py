@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import openai
 
+from harness.config.eval_config import OpenAIOptions
 from harness.errors import ConfigError
 from harness.eval.backends.lora_endpoint import LoraEndpoint
 from harness.fileio import replace_lone_surrogates
@@ -77,8 +78,9 @@ class OpenAICompatibleBackend:
     retry_cap_s = 20.0
     """Longest wait between attempts; a server's ``Retry-After`` beyond it fails the request."""
 
-    def __init__(self, *, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8,
-                 timeout_s: float = 60.0, max_retries: int = 5) -> None:
+    def __init__(self, *, base_url: str, model: str, api_key_env: str = OpenAIOptions.api_key_env,
+                 concurrency: int = OpenAIOptions.concurrency, timeout_s: float = OpenAIOptions.timeout_s,
+                 max_retries: int = OpenAIOptions.max_retries) -> None:
         _check_options(base_url, model, api_key_env, concurrency, timeout_s, max_retries)
         self.base_url = base_url
         self.model = model
@@ -92,6 +94,19 @@ class OpenAICompatibleBackend:
         self._served: dict[str, str] = {}
         self._lora = LoraEndpoint(base_url, self._key, timeout_s)
         weakref.finalize(self, self._lora.unload_all)  # never leave a candidate loaded on the engine
+
+    @classmethod
+    def from_options(cls, options: OpenAIOptions, model: str) -> OpenAICompatibleBackend:
+        """The backend a config's ``backend: {kind: openai, ...}`` asks for: its checked options, defaults included.
+
+        ``model`` is the served name when the options give none (the config's ``model``).
+
+        Raises:
+            ConfigError: a setting the backend refuses (no ``base_url``, one that is not an http(s) URL).
+        """
+        return cls(base_url=options.base_url, model=options.model or model,  # type: ignore[arg-type]  # checked here
+                   api_key_env=options.api_key_env, concurrency=options.concurrency, timeout_s=options.timeout_s,
+                   max_retries=options.max_retries)
 
     def __repr__(self) -> str:
         return (f"OpenAICompatibleBackend(base_url={self.base_url!r}, model={self.model!r}, "
