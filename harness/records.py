@@ -1,8 +1,9 @@
-"""Typed records that flow through the harness.
+"""Typed records that flow through the harness, from a data file to a scored output.
 
-This module holds the dataset side of the pipeline (an :class:`Example` read from a chat
-JSONL file, and a lint :class:`Finding`). Later stages add Case, Generation, Score and
-CaseResult beside them.
+The data side: an :class:`Example` read from a chat JSONL line and a lint :class:`Finding`.
+The eval side: a held-out :class:`Case`, the :class:`Decoding` parameters (part of every cache
+key), a :class:`GenerationRequest` for a backend, the :class:`Generation` it returns, a metric's
+:class:`Score`, and the :class:`CaseResult` that joins them (one line of ``results.jsonl``).
 """
 
 from __future__ import annotations

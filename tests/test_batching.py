@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.eval.backends.local import LocalBackend
 from harness.eval.generation import generate_cached
 from harness.records import Decoding, GenerationRequest
+
+pytestmark = pytest.mark.slow
 
 GREEDY = Decoding(max_new_tokens=5)
 WORDS = ["invoice", "refund", "export", "login", "crash", "chart", "sync", "token"]

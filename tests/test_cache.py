@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 
+import pytest
+
 from harness.eval.cache import GenerationCache, cache_key
 from harness.records import Decoding, Generation, GenerationRequest
 
@@ -63,6 +65,7 @@ def test_two_processes_share_one_cache_file(tmp_path):
     assert cache.get_many(["0-199", "1-0"])["1-0"]["text"] == "text 1 0"
 
 
+@pytest.mark.slow
 def test_token_losses_are_cached_per_model_adapter_and_text(tmp_path, tiny_checkpoint, tiny_adapters):
     from harness.eval.backends.local import LocalBackend
 
@@ -77,6 +80,7 @@ def test_token_losses_are_cached_per_model_adapter_and_text(tmp_path, tiny_check
     assert cache.losses(backend, texts, None) == base and cache.losses(backend, texts[:1], "a") == tuned[:1]
 
 
+@pytest.mark.slow
 def test_editing_adapter_config_in_place_is_a_cache_miss(tmp_path, tiny_checkpoint, tiny_adapters):
     """lora_alpha changes the outputs; the cache must not serve the outputs of the old config."""
     import shutil

@@ -115,6 +115,7 @@ def test_models_prepare_unknown_model_exits_2_naming_the_aliases(capsys):
     assert all(alias in err for alias in EMBEDDED)
 
 
+@pytest.mark.slow
 def test_console_script_runs_and_reports_bad_input_without_traceback(tmp_path):
     ok = subprocess.run(
         [sys.executable, "-m", "harness", "lint", str(LINT / "duplicate.jsonl"), "--model", "none"],

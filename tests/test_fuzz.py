@@ -77,6 +77,7 @@ def test_arbitrary_bytes(content: bytes) -> None:
 
 @FUZZ
 @given(lines=st.lists(chat_lines.map(json.dumps) | raw_lines, max_size=6))
+@pytest.mark.slow
 def test_arbitrary_json_and_near_valid_chat_lines(lines: list[str], token_counter) -> None:
     text = "".join(line + "\n" for line in lines)
     path = _file(text.encode())

@@ -28,6 +28,7 @@ PROMPTS = ["hi", "a much longer message about invoices and refunds and a broken 
            "x", "another prompt of some length"]
 
 
+@pytest.mark.slow
 def test_batched_left_padded_generation_equals_one_at_a_time(backend):
     batched = backend.generate([request(p, case=str(i)) for i, p in enumerate(PROMPTS)], GREEDY)
     single = [backend.generate([request(p)], GREEDY)[0] for p in PROMPTS]
@@ -53,6 +54,7 @@ def test_shared_prefix_leaves_every_row_a_token_of_its_own():
 
 
 @pytest.mark.parametrize("adapter", [None, "a"])
+@pytest.mark.slow
 def test_a_shared_system_prompt_is_computed_once_and_changes_no_output(backend, adapter, monkeypatch):
     ids = [backend._token_ids([backend.render(with_system(p))])[0] for p in PROMPTS]
     assert len(shared_prefix(ids)) >= MIN_SHARED_PREFIX  # the batched call below takes the prefix path
@@ -67,6 +69,7 @@ def test_a_shared_system_prompt_is_computed_once_and_changes_no_output(backend, 
     assert all(g.prompt_tokens == len(row) for g, row in zip(batched, ids, strict=True))
 
 
+@pytest.mark.slow
 def test_adapters_switch_per_request_on_one_base_model(backend):
     mixed = [request(p, adapter) for p in PROMPTS[:3] for adapter in (None, "a", "b")]
     texts = [g.text for g in backend.generate(mixed, GREEDY)]
@@ -75,12 +78,14 @@ def test_adapters_switch_per_request_on_one_base_model(backend):
     assert base == [g.text for g in backend.generate([request(p) for p in PROMPTS[:3]], GREEDY)]
 
 
+@pytest.mark.slow
 def test_adapter_that_changes_nothing_is_an_error(tiny_checkpoint, tiny_adapters):
     local = LocalBackend(str(tiny_checkpoint), device="cpu")
     with pytest.raises(AdapterHasNoEffect, match="does not change"):
         local.add_adapter("noop", tiny_adapters["noop"])
 
 
+@pytest.mark.slow
 def test_adapters_load_from_safetensors_only(tiny_checkpoint, tiny_adapters, tmp_path):
     pickled = tmp_path / "pickled"
     pickled.mkdir()
@@ -91,11 +96,13 @@ def test_adapters_load_from_safetensors_only(tiny_checkpoint, tiny_adapters, tmp
         local.add_adapter("p", pickled)
 
 
+@pytest.mark.slow
 def test_unregistered_adapter_is_a_per_request_error(backend):
     [generation] = backend.generate([request("hi", "zzz")], GREEDY)
     assert generation.text is None and "not registered" in generation.error
 
 
+@pytest.mark.slow
 def test_sampling_repeats_differ_and_are_reproducible(backend):
     sampling = Decoding(max_new_tokens=8, temperature=1.5, seed=3)
     first = backend.generate([request("hi", sample=s) for s in range(3)], sampling)
@@ -104,6 +111,7 @@ def test_sampling_repeats_differ_and_are_reproducible(backend):
     assert len({g.text for g in first}) > 1
 
 
+@pytest.mark.slow
 def test_reregistering_a_name_replaces_the_adapter(tiny_checkpoint, tiny_adapters):
     local = LocalBackend(str(tiny_checkpoint), device="cpu")
     reference = LocalBackend(str(tiny_checkpoint), device="cpu")

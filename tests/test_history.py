@@ -134,6 +134,7 @@ scoring: {{fields: [category]}}
 """
 
 
+@pytest.mark.slow
 def test_a_real_run_from_the_runner_is_indexed_by_its_case_ids(tmp_path, tiny_checkpoint):
     from harness.config.eval_config import load_eval_config
     from harness.eval.cases import load_cases

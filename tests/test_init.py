@@ -22,29 +22,29 @@ SCHEMA = {"type": "object", "required": ["category"],
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    """A project folder (not this repository) with a data file and a schema, as the working directory."""
+def tickets_project(tmp_path, monkeypatch):
+    """A project folder (not this repository) with tickets.jsonl and schema.json, as the working directory."""
     monkeypatch.chdir(tmp_path)
     write_triage_file(tmp_path / "tickets.jsonl", 80)
     (tmp_path / "schema.json").write_text(json.dumps(SCHEMA))
     return tmp_path
 
 
-def test_init_writes_configs_the_validators_accept_and_the_stable_split(project, capsys):
+def test_init_writes_configs_the_validators_accept_and_the_stable_split(tickets_project, capsys):
     assert main(["init", "--data", "tickets.jsonl", "--schema", "schema.json", "--task", "tickets"]) == 0
-    suite = project / "suites" / "tickets"
+    suite = tickets_project / "suites" / "tickets"
     config = load_eval_config(suite / "harness.yaml")
     assert set(config.variants) == {"prompt-only", "rag", "fine-tuned"} and config.variants["rag"].kind == "rag"
     assert config.scoring.fields == ("category", "needs_human")  # categorical properties only
-    assert config.scoring.schema == str(project / "schema.json")
+    assert config.scoring.schema == str(tickets_project / "schema.json")
     rules = config.rules
     assert rules is not None and rules.primary == "field_macro_f1" and rules.baselines == ("prompt-only", "rag")
-    assert rules.general_items == builtin_path("builtin:general") and Path(rules.general_items).is_file()
-    assert rules.forgetting_text == builtin_path("builtin:general-text")
+    assert rules.general.items == builtin_path("builtin:general") and Path(rules.general.items).is_file()
+    assert rules.forgetting.text == builtin_path("builtin:general-text")
     train = load_config(suite / "lora.yaml")
     assert train.dataset == str(suite / "data" / "train.jsonl") and train.heldout == config.cases
-    assert train.task == "tickets" and train.output_dir == str(project / "candidates")
-    expected = assign(load_examples(project / "tickets.jsonl"), 0.1, 0)  # the same stable split as `harness split`
+    assert train.task == "tickets" and train.output_dir == str(tickets_project / "candidates")
+    expected = assign(load_examples(tickets_project / "tickets.jsonl"), 0.1, 0)  # the same stable split as `harness split`
     assert len(load_examples(config.cases)) == len(expected.heldout) > 0
     assert [e.messages for e in load_examples(train.dataset)] == [e.messages for e in expected.train]
     test_file = (suite / "test_tickets_gate.py").read_text()
@@ -54,8 +54,9 @@ def test_init_writes_configs_the_validators_accept_and_the_stable_split(project,
     assert "will say inconclusive" in capsys.readouterr().out  # fewer than min_cases held out
 
 
-def test_without_a_schema_scoring_is_exact_match_and_a_local_model_path_is_kept(project, tiny_checkpoint):
-    out = project / "elsewhere"
+@pytest.mark.slow
+def test_without_a_schema_scoring_is_exact_match_and_a_local_model_path_is_kept(tickets_project, tiny_checkpoint):
+    out = tickets_project / "elsewhere"
     assert main(["init", "--data", "tickets.jsonl", "--task", "t1", "--out", str(out), "--model", str(tiny_checkpoint)]) == 0
     config = load_eval_config(out / "harness.yaml")
     assert config.scoring.exact_match and config.rules is not None and config.rules.primary == "exact_match"
@@ -64,10 +65,10 @@ def test_without_a_schema_scoring_is_exact_match_and_a_local_model_path_is_kept(
     assert "schema_valid" not in test_file and "fields no worse" not in test_file
 
 
-def test_existing_files_are_kept_without_force(project, capsys):
+def test_existing_files_are_kept_without_force(tickets_project, capsys):
     args = ["init", "--data", "tickets.jsonl", "--task", "tickets"]
     assert main(args) == 0
-    lora = project / "suites/tickets/lora.yaml"
+    lora = tickets_project / "suites/tickets/lora.yaml"
     lora.write_text("# edited by hand\n")
     capsys.readouterr()
     assert main(args) == 2
@@ -83,14 +84,14 @@ def test_existing_files_are_kept_without_force(project, capsys):
     (["--data", "tickets.jsonl", "--task", "x", "--schema", "bad_schema.json"], "bad_schema.json:1: bad-schema"),
     (["--data", "tickets.jsonl", "--task", "../x"], "bad-option: task name '../x'"),
 ])
-def test_bad_input_is_one_line_with_path_and_exit_2(project, capsys, args, message):
-    good = (project / "tickets.jsonl").read_text().splitlines()
-    (project / "bad.jsonl").write_text("\n".join([*good[:2], "{not json", *good[2:5]]) + "\n")
-    (project / "bad_schema.json").write_text("{oops")
+def test_bad_input_is_one_line_with_path_and_exit_2(tickets_project, capsys, args, message):
+    good = (tickets_project / "tickets.jsonl").read_text().splitlines()
+    (tickets_project / "bad.jsonl").write_text("\n".join([*good[:2], "{not json", *good[2:5]]) + "\n")
+    (tickets_project / "bad_schema.json").write_text("{oops")
     assert main(["init", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
-    assert not (project / "suites").exists()  # nothing written
+    assert not (tickets_project / "suites").exists()  # nothing written
 
 
 def test_unknown_builtin_is_a_config_error_at_its_line_listing_the_known_names(tmp_path):

@@ -61,6 +61,7 @@ def test_trim_after_json(text, expected):
     assert trim_after_json(text) == expected
 
 
+@pytest.mark.slow
 def test_the_criterion_fires_at_the_token_that_closes_the_value(tiny_checkpoint):
     from transformers import AutoTokenizer
 
@@ -110,6 +111,7 @@ def requests(prompts: list[str]) -> list[GenerationRequest]:
     return [GenerationRequest(str(i), "v", ({"role": "user", "content": p},)) for i, p in enumerate(prompts)]
 
 
+@pytest.mark.slow
 def test_stopping_drops_only_the_tail_and_saves_tokens(json_talker):
     backend = LocalBackend(str(json_talker), batch_size=3, device="cpu")
     prompts = list(TAUGHT)

@@ -109,6 +109,7 @@ def test_pairs_run_in_both_orders_and_position_bias_is_measured(rubric) -> None:
     assert probe["first_wins"]["rate"] == 1.0 and probe["order_consistency"] == 0.0
 
 
+@pytest.mark.slow
 def test_tiny_random_model_verdicts_are_unscored_not_low(rubric, tiny_checkpoint) -> None:
     from harness.eval.backends.local import LocalBackend
 

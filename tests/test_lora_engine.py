@@ -18,6 +18,8 @@ from harness.records import Decoding, GenerationRequest
 from tests.lora_engine_stub import lora_engine
 from tests.tiny import write_triage_file
 
+pytestmark = pytest.mark.slow
+
 DECODING = Decoding(max_new_tokens=6)
 TEXTS = ["printer on fire", "refund my invoice", "the export crashed"]
 

@@ -30,6 +30,7 @@ def test_conversion_cache_hit_is_fast():
     assert (__import__("pathlib").Path(ref.location) / MARKER).exists()
 
 
+@pytest.mark.slow
 def test_loading_the_converted_checkpoint_is_fast():
     from harness.models import load_model
 

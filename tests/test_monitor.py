@@ -136,6 +136,7 @@ def test_figures_are_a_typed_record_that_round_trips_through_the_json(week, tmp_
     assert set(figures.windows[0].field_p) == {"category", "priority", "needs_human"}
 
 
+@pytest.mark.slow
 def test_the_demo_week_flags_tuesday_health_and_thursday_to_sunday_drift(tmp_path):
     spec = importlib.util.spec_from_file_location("build_week", ROOT / "suites/monitor/build_week.py")
     assert spec is not None and spec.loader is not None

@@ -12,10 +12,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from harness.data.normalize import normalize_text
 from harness.monitor.inputs import InputDriftModel
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS, WINDOW, ALPHA = 100, 100, 0.05

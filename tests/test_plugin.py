@@ -55,6 +55,7 @@ def make_candidate(pytester, tiny_adapters) -> str:
     return str(folder)
 
 
+@pytest.mark.slow
 def test_plugin_is_inert_for_unrelated_sessions(pytester):
     pytester.makepyfile(test_plain="""
         import sys
@@ -82,6 +83,7 @@ def test_options_and_markers_are_registered(pytester):
     assert "@pytest.mark.gpu" not in markers and "@pytest.mark.live" not in markers  # no test uses them
 
 
+@pytest.mark.slow
 def test_runs_are_shared_and_the_model_loads_once(suite):
     suite.makepyfile(test_a="""
         def test_one(harness_run, harness_cases):
@@ -97,6 +99,7 @@ def test_runs_are_shared_and_the_model_loads_once(suite):
     result.stdout.fnmatch_lines(["*harness: 1 model load(s) this session*", "*prompt-only*8*"])
 
 
+@pytest.mark.slow
 def test_missing_candidate_is_a_clear_failure(suite):
     suite.makepyfile(test_gate="""
         def test_beats(harness_gate):
@@ -109,6 +112,7 @@ def test_missing_candidate_is_a_clear_failure(suite):
     assert "Traceback" not in result.stdout.str()
 
 
+@pytest.mark.slow
 def test_gate_failures_read_like_a_report(suite, tiny_adapters):
     candidate = make_candidate(suite, tiny_adapters)
     suite.makepyfile(test_gate="""
@@ -137,6 +141,7 @@ def test_gate_failures_read_like_a_report(suite, tiny_adapters):
     assert len(list((suite.path / "candidates" / "triage-1" / "decisions").glob("*.json"))) == 1
 
 
+@pytest.mark.slow
 def test_fail_closed_paths_print_one_line_per_test(suite):
     (suite.path / "harness.yaml").write_text((suite.path / "harness.yaml").read_text().replace("min_cases: 5", "min_cases: -5"))
     suite.makepyfile(test_gate="""
@@ -152,6 +157,7 @@ def test_fail_closed_paths_print_one_line_per_test(suite):
     assert "Traceback" not in out and "harness/suite/session.py" not in out
 
 
+@pytest.mark.slow
 def test_xdist_workers_share_the_cache(suite):
     pytest.importorskip("xdist")
     for name in ("test_w1", "test_w2"):
@@ -167,6 +173,7 @@ def test_xdist_workers_share_the_cache(suite):
     assert database.execute("SELECT COUNT(*) FROM generations").fetchone()[0] == 8
 
 
+@pytest.mark.slow
 def test_xdist_computes_each_decision_once_and_the_controller_prints_one_summary(suite, tiny_adapters):
     pytest.importorskip("xdist")
     candidate = make_candidate(suite, tiny_adapters)

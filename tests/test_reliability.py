@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -24,28 +23,8 @@ from harness.cli.main import main
 from harness.errors import InputError
 from harness.eval.adapters import check_adapter_folder
 from harness.eval.cache import GenerationCache
+from tests.helpers import cli, one_line_error
 from tests.tiny import write_triage_file
-
-
-def cli(*args: object, timeout_s: float = 60) -> int:
-    """Run the CLI in a thread; a call still blocked after ``timeout_s`` fails the test (a hang)."""
-    result: list[int] = []
-    worker = threading.Thread(target=lambda: result.append(main([str(a) for a in args])), daemon=True)
-    worker.start()
-    worker.join(timeout_s)
-    assert result, f"harness {' '.join(map(str, args))} hung for {timeout_s} s"
-    return result[0]
-
-
-def one_line_error(capsys: pytest.CaptureFixture[str], *parts: str) -> str:
-    """The stderr of the last command: one line, no traceback, holding every part."""
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("harness ")]
-    assert len(lines) == 1, err
-    for part in parts:
-        assert part in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture
@@ -138,6 +117,7 @@ def test_text_no_tokenizer_can_encode_is_a_finding(tmp_path, capsys):
     one_line_error(capsys, "surrogate")
 
 
+@pytest.mark.slow
 def test_local_backend_fails_only_the_request_with_a_lone_surrogate(tiny_checkpoint):
     from harness.eval.backends.local import LocalBackend
     from harness.records import Decoding, GenerationRequest
@@ -177,6 +157,7 @@ def _copy_adapter(tiny_adapters: dict[str, Path], tmp_path: Path) -> Path:
     ("\xff\xfe", "damaged-adapter"),
     ("{lora_alpha}", "damaged-adapter"),
 ])
+@pytest.mark.slow
 def test_damaged_adapter_config_is_refused_before_loading(config, code, tiny_adapters, tmp_path):
     adapter = _copy_adapter(tiny_adapters, tmp_path)
     (adapter / "adapter_config.json").write_bytes(config.encode("latin-1"))
@@ -186,6 +167,7 @@ def test_damaged_adapter_config_is_refused_before_loading(config, code, tiny_ada
 
 
 @pytest.mark.parametrize("key, value", [("r", "x"), ("r", 0), ("lora_alpha", None), ("target_modules", 3)])
+@pytest.mark.slow
 def test_adapter_config_values_peft_would_choke_on(key, value, tiny_adapters, tmp_path):
     adapter = _copy_adapter(tiny_adapters, tmp_path)
     config = json.loads((adapter / "adapter_config.json").read_text())
@@ -195,6 +177,7 @@ def test_adapter_config_values_peft_would_choke_on(key, value, tiny_adapters, tm
 
 
 @pytest.mark.parametrize("keep", [0, 7, 100, -10])
+@pytest.mark.slow
 def test_damaged_adapter_weights_are_refused_before_loading(keep, tiny_adapters, tmp_path):
     adapter = _copy_adapter(tiny_adapters, tmp_path)
     weights = adapter / "adapter_model.safetensors"
@@ -204,6 +187,7 @@ def test_damaged_adapter_weights_are_refused_before_loading(keep, tiny_adapters,
     assert caught.value.code == "damaged-weights" and caught.value.path == str(weights)
 
 
+@pytest.mark.slow
 def test_damaged_adapter_through_the_cli(tiny_checkpoint, tiny_adapters, tmp_path, data, capsys):
     adapter = _copy_adapter(tiny_adapters, tmp_path)
     weights = adapter / "adapter_model.safetensors"
@@ -212,6 +196,7 @@ def test_damaged_adapter_through_the_cli(tiny_checkpoint, tiny_adapters, tmp_pat
     one_line_error(capsys, f"{weights}: damaged-weights")
 
 
+@pytest.mark.slow
 def test_adapter_that_does_not_fit_the_base_model(tiny_checkpoint, tiny_adapters, tmp_path, data, capsys):
     adapter = _copy_adapter(tiny_adapters, tmp_path)
     config = json.loads((adapter / "adapter_config.json").read_text())
@@ -220,6 +205,7 @@ def test_adapter_that_does_not_fit_the_base_model(tiny_checkpoint, tiny_adapters
     one_line_error(capsys, "bad-adapter", "no_such_proj")
 
 
+@pytest.mark.slow
 def test_damaged_checkpoint_weights(tiny_checkpoint, tmp_path, data, capsys):
     broken = Path(shutil.copytree(tiny_checkpoint, tmp_path / "broken"))
     weights = broken / "model.safetensors"
@@ -229,6 +215,7 @@ def test_damaged_checkpoint_weights(tiny_checkpoint, tmp_path, data, capsys):
 
 
 @pytest.mark.parametrize("damaged", ["model.safetensors", "tokenizer.json"])
+@pytest.mark.slow
 def test_damaged_converted_model_cache_says_which_folder_to_delete(damaged, tmp_path, data, capsys, monkeypatch):
     from harness.models import resolve_model
 
@@ -304,6 +291,7 @@ def test_deeply_nested_schema_and_outputs_are_findings_or_one_line(tmp_path, cap
     assert f"{data}:1: output-not-json: " in out.out and "Traceback" not in out.err
 
 
+@pytest.mark.slow
 def test_sigterm_unwinds_and_leaves_no_temporary_folder(tmp_path):
     import signal
     import subprocess
@@ -349,6 +337,7 @@ def test_a_killed_conversion_leaves_no_lasting_temporary_folder(tmp_path, monkey
 
 @pytest.mark.parametrize("options, match", [({"batch_size": "x"}, "batch_size"), ({"batch_size": 0}, "batch_size"),
                                             ({"device": "tpu"}, "device")])
+@pytest.mark.slow
 def test_bad_local_backend_settings_are_config_errors(options, match, tiny_checkpoint):
     from harness.errors import ConfigError
     from harness.eval.backends.local import LocalBackend
@@ -357,6 +346,7 @@ def test_bad_local_backend_settings_are_config_errors(options, match, tiny_check
         LocalBackend(str(tiny_checkpoint), **options)
 
 
+@pytest.mark.slow
 def test_cuda_asked_for_on_a_machine_without_it(tiny_checkpoint):
     import torch
 

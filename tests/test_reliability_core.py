@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from pathlib import Path
 
 import pytest
 
 from harness.cli.main import main
 from harness.errors import InputError
+from tests.helpers import cli, one_line_error
 from tests.stub_openai_server import Call, Reply, stub_server
 from tests.tiny import write_triage_file
 
@@ -37,17 +37,6 @@ variants:
 """
 
 
-def one_line_error(capsys: pytest.CaptureFixture[str], *parts: str) -> str:
-    """The last command's stderr: one ``harness`` line, no traceback, holding every part."""
-    err = capsys.readouterr().err
-    assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if line.startswith("harness ")]
-    assert len(lines) == 1, err
-    for part in parts:
-        assert part in lines[0], lines[0]
-    return lines[0]
-
-
 def breaks_on_system(call: Call) -> Reply:
     """A 400 (not retried) for requests whose system message is ``BREAK``; an echo otherwise."""
     if call.payload["messages"][0].get("content") == "BREAK":
@@ -62,38 +51,29 @@ def server():
 
 
 @pytest.fixture
-def project(tmp_path: Path, server) -> Path:
+def stub_project(tmp_path: Path, server) -> Path:
+    """A folder with four held-out cases and a harness.yaml whose backend is the stub server."""
     write_triage_file(tmp_path / "heldout.jsonl", 4)
     (tmp_path / "harness.yaml").write_text(CONFIG.format(url=server[0]))
     return tmp_path
 
 
-def cli(*args: str, timeout_s: float = 60) -> int:
-    """Run the CLI in a thread; a call still blocked after ``timeout_s`` fails the test (a hang)."""
-    result: list[int] = []
-    worker = threading.Thread(target=lambda: result.append(main(list(args))), daemon=True)
-    worker.start()
-    worker.join(timeout_s)
-    assert result, f"harness {' '.join(args)} hung for {timeout_s} s"
-    return result[0]
+def eval_cli(folder: Path, *extra: str) -> int:
+    return cli("eval", "--config", str(folder / "harness.yaml"), "--no-cache", "--runs-dir", str(folder / "runs"), *extra)
 
 
-def eval_cli(project: Path, *extra: str) -> int:
-    return cli("eval", "--config", str(project / "harness.yaml"), "--no-cache", "--runs-dir", str(project / "runs"), *extra)
-
-
-def test_runs_dir_that_is_a_file_fails_before_any_generation(project, server, capsys):
-    blocker = project / "runs-file"
+def test_runs_dir_that_is_a_file_fails_before_any_generation(stub_project, server, capsys):
+    blocker = stub_project / "runs-file"
     blocker.write_text("not a folder\n")
-    assert eval_cli(project, "--runs-dir", str(blocker)) == 2
+    assert eval_cli(stub_project, "--runs-dir", str(blocker)) == 2
     one_line_error(capsys, f"{blocker}: not-a-folder")
     assert server[1].requests == 0  # nothing was generated and thrown away
     assert blocker.read_text() == "not a folder\n"
 
 
-def test_runs_dir_below_a_file_fails_before_any_generation(project, server, capsys):
-    (project / "f").write_text("x")
-    assert eval_cli(project, "--runs-dir", str(project / "f" / "runs")) == 2
+def test_runs_dir_below_a_file_fails_before_any_generation(stub_project, server, capsys):
+    (stub_project / "f").write_text("x")
+    assert eval_cli(stub_project, "--runs-dir", str(stub_project / "f" / "runs")) == 2
     one_line_error(capsys, "not-a-folder")
     assert server[1].requests == 0
 
@@ -103,12 +83,12 @@ def test_runs_dir_below_a_file_fails_before_any_generation(project, server, caps
     '{"id": "q", "question": "x", "answer": ' + "9" * 5_000 + "}",
     '{"id": "i", "checks": ' + "[" * 100_000 + "]" * 100_000 + "}",
 ])
-def test_cases_line_nested_too_deeply_or_too_long_an_integer(project, server, line, capsys):
-    cases = project / "heldout.jsonl"
+def test_cases_line_nested_too_deeply_or_too_long_an_integer(stub_project, server, line, capsys):
+    cases = stub_project / "heldout.jsonl"
     cases.write_text('{"id": "q0", "question": "q?", "answer": "a", "accept": ["a"], "source": "s"}\n' * 2 + line + "\n")
     if '"checks"' in line:
         cases.write_text('{"id": "i0", "kind": "k", "prompt": "p", "checks": [{"type": "nonempty"}]}\n' + line + "\n")
-    assert eval_cli(project) == 2
+    assert eval_cli(stub_project) == 2
     one_line_error(capsys, f"{cases}:{len(cases.read_text().splitlines())}: invalid-json")
     assert server[1].requests == 0
 
@@ -118,23 +98,23 @@ def test_cases_line_nested_too_deeply_or_too_long_an_integer(project, server, li
     ("base_url: http://", "base_url: ", "base_url must be an http:// or https:// URL"),
     ("kind: openai", "kind: local\n  device: tpu", "device must be one of cpu, cuda, mps"),
 ])
-def test_a_setting_the_backend_refuses_is_reported_at_the_backend_line(project, server, old, new, message, capsys):
-    config = project / "harness.yaml"
+def test_a_setting_the_backend_refuses_is_reported_at_the_backend_line(stub_project, server, old, new, message, capsys):
+    config = stub_project / "harness.yaml"
     text = config.read_text().replace(old, new)
     if "kind: local" in text:  # only the device stays of the openai settings
         text = "\n".join(line for line in text.splitlines() if not line.startswith(("  base_url", "  max_retries", "  timeout")))
     config.write_text(text + "\n")
-    assert eval_cli(project) == 2
+    assert eval_cli(stub_project) == 2
     one_line_error(capsys, f"{config}:3: bad-config: ", message)
     assert server[1].requests == 0
 
 
-def test_backend_error_from_the_api_keeps_the_config_line(project):
+def test_backend_error_from_the_api_keeps_the_config_line(stub_project):
     from harness.config.eval_config import load_eval_config
     from harness.errors import ConfigError
     from harness.eval.backends import make_backend
 
-    config = project / "harness.yaml"
+    config = stub_project / "harness.yaml"
     config.write_text(config.read_text().replace("  max_retries: 0\n", "").replace("base_url: http", "base_url: gopher"))
     with pytest.raises(ConfigError) as info:
         make_backend(load_eval_config(config))
@@ -153,30 +133,30 @@ def test_registry_list_of_an_empty_folder_is_still_exit_0(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
-def rag_config(project: Path, corpus: Path) -> Path:
-    config = project / "harness.yaml"
+def rag_config(stub_project: Path, corpus: Path) -> Path:
+    config = stub_project / "harness.yaml"
     config.write_text(config.read_text().replace('broken: {kind: prompt, system: "BREAK"}',
                                                  f"rag: {{kind: rag, corpus: {corpus}, corpus_kind: documents}}"))
     return config
 
 
-def test_documents_corpus_with_a_pipe_is_refused_not_read(project, server, capsys):
-    docs = project / "docs"
+def test_documents_corpus_with_a_pipe_is_refused_not_read(stub_project, server, capsys):
+    docs = stub_project / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("# A\n\nsome text about invoices\n")
     os.mkfifo(docs / "b.md")
-    rag_config(project, docs)
-    assert eval_cli(project) == 2  # a blocked read would hang here
+    rag_config(stub_project, docs)
+    assert eval_cli(stub_project) == 2  # a blocked read would hang here
     one_line_error(capsys, f"{docs / 'b.md'}: not-a-file", "block")
     assert server[1].requests == 0
 
 
-def test_documents_corpus_not_utf8_is_one_line(project, capsys):
-    docs = project / "docs"
+def test_documents_corpus_not_utf8_is_one_line(stub_project, capsys):
+    docs = stub_project / "docs"
     docs.mkdir()
     (docs / "a.md").write_bytes(b"# A\n\n\xff\xfe bytes\n")
-    rag_config(project, docs)
-    assert eval_cli(project) == 2
+    rag_config(stub_project, docs)
+    assert eval_cli(stub_project) == 2
     one_line_error(capsys, f"{docs / 'a.md'}: not-utf8")
 
 
@@ -188,36 +168,37 @@ def test_documents_corpus_not_utf8_is_one_line(project, capsys):
     ("banned_phrases: oops\n", "bad-config"),      # a string, not a list
     (b"\xff\xfe\n", "not-utf8"),
 ])
-def test_bad_style_rules_file_is_one_line(project, content, code, capsys):
-    style = project / "style.yaml"
+def test_bad_style_rules_file_is_one_line(stub_project, content, code, capsys):
+    style = stub_project / "style.yaml"
     if content is None:
         os.mkfifo(style)
     elif isinstance(content, bytes):
         style.write_bytes(content)
     else:
         style.write_text(content)
-    config = project / "harness.yaml"
+    config = stub_project / "harness.yaml"
     config.write_text(config.read_text() + "scoring: {style: ./style.yaml}\n")
-    assert eval_cli(project) == 2
+    assert eval_cli(stub_project) == 2
     one_line_error(capsys, f"{style}", f": {code}: ")
 
 
-def test_style_rules_file_that_is_a_folder(project, capsys):
-    (project / "style.yaml").mkdir()
-    config = project / "harness.yaml"
+def test_style_rules_file_that_is_a_folder(stub_project, capsys):
+    (stub_project / "style.yaml").mkdir()
+    config = stub_project / "harness.yaml"
     config.write_text(config.read_text() + "scoring: {style: ./style.yaml}\n")
-    assert eval_cli(project) == 2
+    assert eval_cli(stub_project) == 2
     one_line_error(capsys, "style.yaml: not-a-file", "directory")
 
 
 @pytest.mark.parametrize("manifest", [{}, {"task": None}, {"task": ["triage"]}, {"task": 3}, {"task": ""}])
-def test_gate_refuses_a_manifest_without_a_string_task(manifest, tiny_adapters, tmp_path, project, capsys):
+@pytest.mark.slow
+def test_gate_refuses_a_manifest_without_a_string_task(manifest, tiny_adapters, tmp_path, stub_project, capsys):
     import shutil
 
     candidate = tmp_path / "cand"
     shutil.copytree(tiny_adapters["a"], candidate)
     (candidate / "manifest.json").write_text(json.dumps(manifest))
-    assert main(["gate", str(candidate), "--config", str(project / "harness.yaml"), "--runs-dir",
+    assert main(["gate", str(candidate), "--config", str(stub_project / "harness.yaml"), "--runs-dir",
                  str(tmp_path / "runs")]) == 2
     one_line_error(capsys, f"{candidate / 'manifest.json'}: bad-manifest", "names no task")
     assert not (candidate / "decision.json").exists()
@@ -238,14 +219,14 @@ def test_promotion_refuses_a_manifest_without_a_string_task(manifest, tmp_path, 
     assert not (tmp_path / INDEX).exists()
 
 
-def test_eval_exits_1_when_every_generation_of_a_variant_failed(project, server, capsys):
-    assert eval_cli(project) == 1
+def test_eval_exits_1_when_every_generation_of_a_variant_failed(stub_project, server, capsys):
+    assert eval_cli(stub_project) == 1
     out, err = capsys.readouterr()
     assert "every generation of variant 'broken' failed" in err and "unusable" in err and "plain" not in err
     run = Path(out.strip().splitlines()[-1])
     results = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
     assert len(results) == 8  # the run is still written, for the record
-    assert eval_cli(project, "--variant", "plain") == 0
+    assert eval_cli(stub_project, "--variant", "plain") == 0
     assert server[1].requests == 4 + 4 + 4
 
 
@@ -262,6 +243,7 @@ def test_eval_help_states_the_exit_codes(capsys):
     (b"\xff\xfe\x00binary", "not-utf8"),
     (b"a: " + b"[" * 20_000 + b"]" * 20_000 + b"\n", "too-deep"),
 ])
+@pytest.mark.slow
 def test_a_config_that_is_not_yaml_text_is_one_line(verb, content, code, tmp_path, capsys):
     config = tmp_path / "config.yaml"
     config.write_bytes(content)
@@ -284,20 +266,20 @@ def test_the_other_kind_of_config_is_refused_at_its_first_foreign_key(verb, conf
     ("model: stub-model", "model: [a, b]", ":2: bad-config: model must be a non-empty string"),
     ("backend:\n  kind: openai", "backend: [openai]\nx:\n  kind: openai", ":3: bad-config: backend must be a mapping"),
 ])
-def test_top_level_values_of_the_wrong_type(project, old, new, where, capsys):
-    config = project / "harness.yaml"
+def test_top_level_values_of_the_wrong_type(stub_project, old, new, where, capsys):
+    config = stub_project / "harness.yaml"
     text = config.read_text().replace(old, new)
     if "x:" in text:  # drop the orphaned backend settings
         text = text.split("x:\n")[0] + "cases:" + text.split("cases:")[1]
     config.write_text(text)
-    assert eval_cli(project) == 2
+    assert eval_cli(stub_project) == 2
     one_line_error(capsys, f"{config}{where}")
 
 
-def test_an_empty_cases_file_is_refused_before_generating(project, server, capsys):
-    cases = project / "heldout.jsonl"
+def test_an_empty_cases_file_is_refused_before_generating(stub_project, server, capsys):
+    cases = stub_project / "heldout.jsonl"
     cases.write_text("\n")
-    assert eval_cli(project) == 2
+    assert eval_cli(stub_project) == 2
     one_line_error(capsys, f"{cases}: no-cases")
     assert server[1].requests == 0
 
@@ -346,6 +328,7 @@ gate:
     ("text.jsonl", None, "text.jsonl: not-a-file"),
     ("items.jsonl", '{"id": "i", "kind": "k", "prompt": "p"}\n', "items.jsonl:1: "),
 ])
+@pytest.mark.slow
 def test_gate_files_are_checked_before_the_gate_runs(name, content, where, tiny_checkpoint, tiny_adapters, tmp_path,
                                                      capsys):
     import shutil

@@ -40,7 +40,8 @@ def chain_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def project(tmp_path, chain_model, monkeypatch) -> Path:
+def replay_project(tmp_path, chain_model, monkeypatch) -> Path:
+    """A folder with task data, replay prompts and a lora.yaml on the chain model (self-distillation replay)."""
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
     write_triage_file(tmp_path / "train.jsonl", 80)
     write_prompts(tmp_path / "prompts.jsonl", [f"Tell me one thing about the colour {c} and the number {n}."
@@ -49,8 +50,9 @@ def project(tmp_path, chain_model, monkeypatch) -> Path:
     return tmp_path
 
 
-def test_self_distillation_mixes_the_share_and_records_the_replies_hash(project):
-    config = load_config(project / "lora.yaml")
+@pytest.mark.slow
+def test_self_distillation_mixes_the_share_and_records_the_replies_hash(replay_project):
+    config = load_config(replay_project / "lora.yaml")
     sets = prepare_sets(config)
     task = [e for e in sets.train if e.path.endswith("train.jsonl")]
     distilled = [e for e in sets.train if e.path.endswith("prompts.jsonl")]
@@ -70,32 +72,35 @@ def test_self_distillation_mixes_the_share_and_records_the_replies_hash(project)
     assert len(again["prompts_sha256"]) == 64
 
 
-def test_a_larger_share_keeps_the_smaller_shares_prompts(project):
-    small = load_config(project / "lora.yaml")
-    large = load_config(project / "lora.yaml")
+@pytest.mark.slow
+def test_a_larger_share_keeps_the_smaller_shares_prompts(replay_project):
+    small = load_config(replay_project / "lora.yaml")
+    large = load_config(replay_project / "lora.yaml")
     large.replay.share = 0.5
     chosen = [{e.line for e in prepare_sets(c).train if e.path.endswith("prompts.jsonl")} for c in (small, large)]
     assert chosen[0] < chosen[1]
 
 
 @pytest.mark.parametrize("near", [False, True])
-def test_replay_prompts_overlapping_the_general_items_are_refused_before_any_model_loads(project, capsys, near):
+@pytest.mark.slow
+def test_replay_prompts_overlapping_the_general_items_are_refused_before_any_model_loads(replay_project, capsys, near):
     item = json.loads((GENERAL / "items.jsonl").read_text().splitlines()[40])["prompt"]
     prompt = item.replace(".", "!").lower() if near else item
-    write_prompts(project / "prompts.jsonl", ["Name a fruit that is yellow.", prompt])
-    config = project / "lora.yaml"
+    write_prompts(replay_project / "prompts.jsonl", ["Name a fruit that is yellow.", prompt])
+    config = replay_project / "lora.yaml"
     config.write_text(config.read_text().replace(f"base_model: {load_config(config).base_model}", "base_model: ./no-model"))
     assert main(["train", str(config)]) == 2
     err = capsys.readouterr().err.strip()
-    assert f"{project / 'prompts.jsonl'}:2: replay-overlap: replay text is " in err
+    assert f"{replay_project / 'prompts.jsonl'}:2: replay-overlap: replay text is " in err
     assert f"{GENERAL / 'items.jsonl'}:41" in err and "Traceback" not in err
 
 
-def test_a_replay_dataset_that_trains_on_the_forgetting_text_is_refused(project, write_jsonl, make_chat):
+@pytest.mark.slow
+def test_a_replay_dataset_that_trains_on_the_forgetting_text_is_refused(replay_project, write_jsonl, make_chat):
     paragraph = json.loads((GENERAL / "text.jsonl").read_text().splitlines()[3])["text"]
     dataset = write_jsonl("general.jsonl", [make_chat("Tell me about rivers.", "Rivers flow downhill."),
                                             make_chat("Write a paragraph.", paragraph)])
-    config = load_config(project / "lora.yaml")
+    config = load_config(replay_project / "lora.yaml")
     config.replay.prompts, config.replay.dataset = None, str(dataset)
     with pytest.raises(ReplayOverlap) as info:
         prepare_sets(config)
@@ -120,14 +125,16 @@ def test_the_shipped_prompt_set_is_large_varied_and_disjoint_from_the_gate():
     assert find_near_duplicates(texts, gate) == []
 
 
-def test_bad_prompt_file_lines_are_reported_with_their_line(project, capsys):
-    (project / "prompts.jsonl").write_text('{"prompt": "Name a fruit."}\n{"text": "no prompt"}\n')
-    assert main(["train", str(project / "lora.yaml")]) == 2
-    assert f"{project / 'prompts.jsonl'}:2: bad-replay-prompt:" in capsys.readouterr().err
+@pytest.mark.slow
+def test_bad_prompt_file_lines_are_reported_with_their_line(replay_project, capsys):
+    (replay_project / "prompts.jsonl").write_text('{"prompt": "Name a fruit."}\n{"text": "no prompt"}\n')
+    assert main(["train", str(replay_project / "lora.yaml")]) == 2
+    assert f"{replay_project / 'prompts.jsonl'}:2: bad-replay-prompt:" in capsys.readouterr().err
 
 
-def test_replies_all_cut_at_max_new_tokens_are_an_error_not_a_silent_empty_replay(project, tiny_checkpoint, capsys):
-    config = project / "lora.yaml"
+@pytest.mark.slow
+def test_replies_all_cut_at_max_new_tokens_are_an_error_not_a_silent_empty_replay(replay_project, tiny_checkpoint, capsys):
+    config = replay_project / "lora.yaml"
     config.write_text(config.read_text().replace(f"base_model: {load_config(config).base_model}",
                                                  f"base_model: {tiny_checkpoint}"))  # random weights never stop
     assert main(["train", str(config)]) == 2

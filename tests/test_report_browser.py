@@ -20,8 +20,8 @@ from harness.history import import_paths
 from tests.synthetic_runs import planted_history
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it: "
-                                                         "apt-get install -y chromium)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs "
+                                                                           "it: apt-get install -y chromium)")]
 WIDTH, HEIGHT = 1400, 4200
 
 

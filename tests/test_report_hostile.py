@@ -106,6 +106,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it: apt-get install -y chromium)")
+@pytest.mark.slow
 def test_in_a_real_browser_no_script_runs_and_the_text_shows(page):
     sandbox = ["--no-sandbox"] if os.geteuid() == 0 else []
     command = [CHROMIUM or "chromium", "--headless", *sandbox, "--disable-gpu",

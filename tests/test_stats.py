@@ -87,6 +87,7 @@ def simulate(rng: np.random.Generator, n: int, base_rate: float, improvement: fl
     return check.verdict == "pass"
 
 
+@pytest.mark.slow
 def test_decision_quality_by_simulation():
     """No true difference: accepted at most alpha (+ Monte Carlo slack). A true improvement of the size the
     documented n can detect: accepted at least 80% of the time."""

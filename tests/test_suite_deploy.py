@@ -6,6 +6,8 @@ import pytest
 
 from tests.test_plugin import suite  # noqa: F401 - the pytester suite fixture
 
+pytestmark = pytest.mark.slow
+
 pytest_plugins = ["pytester"]
 
 GATE_TESTS = """

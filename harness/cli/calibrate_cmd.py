@@ -7,8 +7,9 @@ The threshold applies to the lower end of the 95% bootstrap interval of the chos
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING
+
+from harness.cli.options import add_format_option, print_json, wants_json
 
 if TYPE_CHECKING:
     from harness.judge.calibrate import Calibration
@@ -19,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "optional id, variant, rater")
     parser.add_argument("--judge-scores", metavar="F", help="judge scores joined on id (the hidden file of `judge sample`, "
                         "or what `judge score`/`judge run` wrote)")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_format_option(parser)
     parser.add_argument("--min-kappa", type=float, default=0.6, metavar="X", help="lowest acceptable lower interval end "
                         "(default 0.6)")
     parser.add_argument("--statistic", choices=("quadratic_weighted_kappa", "cohen_kappa"), default="quadratic_weighted_kappa")
@@ -89,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
 
         store_calibration(calibration, args.store)
         _record(calibration, args.task)
-    print(json.dumps(calibration.to_dict(), indent=2) if args.format == "json" else render_text(calibration))
+    if wants_json(args):
+        print_json(calibration)
+    else:
+        print(render_text(calibration))
     return 0 if calibration.passed else 1
 
 

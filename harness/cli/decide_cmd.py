@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.cli.options import add_cache_options, add_config_option, add_format_option, print_json, wants_json
+
+if TYPE_CHECKING:
+    from harness.gate.ladder.record import LadderDecision
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("decide", help="decide which rung of the ladder serves a task", description=__doc__)
-    parser.add_argument("--config", default="harness.yaml", help="the task's eval config")
+    add_config_option(parser, help="the task's eval config (default: ./harness.yaml)")
     parser.add_argument("--candidate", help="candidate adapter folder for the fine-tuned rung (default: its registry reference)")
     parser.add_argument("--promote", action="store_true", help="deploy the recommended rung")
     parser.add_argument("--root", help="registry folder (default: $HARNESS_REGISTRY or ./candidates)")
     parser.add_argument("--runs-dir", default="runs", help="where the ladder's eval run is written")
-    parser.add_argument("--no-cache", dest="cache_mode", action="store_const", const="off", default="use")
+    add_cache_options(parser)
+    add_format_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -35,6 +42,24 @@ def run(args: argparse.Namespace) -> int:
     candidate = Path(args.candidate) if args.candidate else None
     decision = run_ladder(args.config, EvalOptions(runs_dir=Path(args.runs_dir), cache_mode=args.cache_mode), candidate)
     history = write_ladder(decision, root)
+    if not wants_json(args):
+        print_ladder(decision, history)
+    promoted = None
+    if decision.verdict == "deploy" and args.promote:
+        entry = promote_ladder(decision.task, root)
+        assert entry.current is not None
+        promoted = {"task": decision.task, "registry": root, "current": entry.current,
+                    "previous": entry.history[-1] if entry.history else None}
+        if not wants_json(args):
+            previous = entry.history[-1].describe() if entry.history else "none"
+            print(f"deployed {entry.current.describe()} for {decision.task} in {root} (previous: {previous})")
+    if wants_json(args):
+        print_json({"decision": decision, "decision_file": history, "promoted": promoted})
+    return 0 if decision.verdict == "deploy" else 1
+
+
+def print_ladder(decision: LadderDecision, history: Path) -> None:
+    """The recommendation, its reasons and one line per rung."""
     print(f"ladder {decision.task}: {decision.verdict.upper()}{f' {decision.chosen}' if decision.chosen else ''}")
     for line in decision.reasons:
         print(f"  {line}")
@@ -42,11 +67,3 @@ def run(args: argparse.Namespace) -> int:
         beats = ", ".join(f"{base}: {verdict}" for base, verdict in rung.beats.items())
         print(f"  {rung.variant:16} {rung.kind:8} eligible: {rung.eligible:13} {f'beats {beats}' if beats else ''}".rstrip())
     print(f"decision: {history}")
-    if decision.verdict != "deploy":
-        return 1
-    if args.promote:
-        entry = promote_ladder(decision.task, root)
-        assert entry.current is not None
-        previous = entry.history[-1].describe() if entry.history else "none"
-        print(f"deployed {entry.current.describe()} for {decision.task} in {root} (previous: {previous})")
-    return 0

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.cli.options import add_cache_options, add_config_option, add_format_option, print_json, wants_json
+
 if TYPE_CHECKING:
     from harness.config.eval_config import EvalConfig
 
@@ -19,18 +21,15 @@ if TYPE_CHECKING:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="generate outputs for every variant on the held-out cases",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="harness.yaml", help="eval config (default: ./harness.yaml)")
+    add_config_option(parser)
     parser.add_argument("--variant", action="append", dest="variants", metavar="NAME", help="run only this variant (repeatable)")
     parser.add_argument("--limit", type=int, help="only the first N cases")
     parser.add_argument("--repeats", type=int, default=1, help="outputs per case (default 1)")
-    cache = parser.add_mutually_exclusive_group()
-    cache.add_argument("--no-cache", dest="cache_mode", action="store_const", const="off", default="use",
-                       help="neither read nor write the generation cache")
-    cache.add_argument("--refresh", dest="cache_mode", action="store_const", const="refresh",
-                       help="regenerate everything and overwrite the cache")
+    add_cache_options(parser)
     parser.add_argument("--adapter", action="append", default=[], metavar="VARIANT=PATH",
                         help="use this adapter folder for an adapter variant (repeatable)")
     parser.add_argument("--runs-dir", default="runs", help="where runs/<run_id>/ goes (default: runs)")
+    add_format_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -46,15 +45,20 @@ def run(args: argparse.Namespace) -> int:
     options = EvalOptions(variants=args.variants, limit=args.limit, repeats=args.repeats, cache_mode=args.cache_mode,
                           runs_dir=Path(args.runs_dir))
     result = run_eval(config, options)
-    print(variant_summary(result.results).to_string())
-    print(result.path)
-    failed = 0
+    summary = variant_summary(result.results)
+    if not wants_json(args):
+        print(summary.to_string())
+        print(result.path)
+    failed = []
     for variant in dict.fromkeys(r.generation.variant for r in result.results):
         errors = [r.generation.error for r in result.results if r.generation.variant == variant]
         if all(errors):
-            failed += 1
+            failed.append(variant)
             print(f"harness eval: every generation of variant {variant!r} failed; the run is unusable for it; "
                   f"first error: {errors[0]}", file=sys.stderr)
+    if wants_json(args):
+        print_json({"run": result.path, "run_id": result.manifest.run_id, "summary": summary,
+                    "failed_variants": failed})
     return 1 if failed else 0
 
 

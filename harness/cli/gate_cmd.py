@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli.options import add_cache_options, add_config_option, add_format_option, print_json, wants_json
 from harness.gate.decision import decision_table
 
 __all__ = ["decision_table", "register", "run"]
@@ -20,10 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("gate", help="accept or reject a candidate adapter", description=__doc__)
     parser.add_argument("candidate", nargs="?", help="candidate folder written by `harness train`")
     parser.add_argument("--variant", help="gate this prompt or RAG variant of the config against the cheaper rungs instead")
-    parser.add_argument("--config", default="harness.yaml", help="eval config with a gate section")
+    add_config_option(parser, help="eval config with a gate section (default: ./harness.yaml)")
     parser.add_argument("--promote", action="store_true", help="on accept, make it the task's current adapter")
     parser.add_argument("--runs-dir", default="runs", help="where the gate's eval run is written")
-    parser.add_argument("--no-cache", dest="cache_mode", action="store_const", const="off", default="use")
+    add_cache_options(parser)
+    add_format_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -36,12 +38,19 @@ def run(args: argparse.Namespace) -> int:
     if args.variant or not args.candidate:
         return _run_variant(args)
     decision = run_gate(args.candidate, args.config, EvalOptions(runs_dir=Path(args.runs_dir), cache_mode=args.cache_mode))
-    print(decision_table(decision))
+    if not wants_json(args):
+        print(decision_table(decision))
+    promoted = None
     if decision.verdict == "accepted" and args.promote:
         root = Path(args.candidate).resolve().parent
         entry = promote(args.candidate, root)
-        print(f"promoted {Path(args.candidate).name} to current adapter of {decision.task} in {registry_root(root)}"
-              f" (previous: {entry.history[-1] if entry.history else 'none'})")
+        promoted = {"task": decision.task, "registry": registry_root(root), "current": entry.current,
+                    "previous": entry.history[-1] if entry.history else None}
+        if not wants_json(args):
+            print(f"promoted {Path(args.candidate).name} to current adapter of {decision.task} in {registry_root(root)}"
+                  f" (previous: {entry.history[-1] if entry.history else 'none'})")
+    if wants_json(args):
+        print_json({"decision": decision, "promoted": promoted})
     return 0 if decision.verdict == "accepted" else 1
 
 
@@ -57,5 +66,8 @@ def _run_variant(args: argparse.Namespace) -> int:
     decision = variant_decision(args.variant, args.config, EvalOptions(runs_dir=Path(args.runs_dir),
                                                                        cache_mode=args.cache_mode))
     write_decision(decision, Path(decision.candidate_path or "."))
-    print(decision_table(decision))
+    if wants_json(args):
+        print_json({"decision": decision, "promoted": None})
+    else:
+        print(decision_table(decision))
     return 0 if decision.verdict == "accepted" else 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli.options import add_format_option, print_json, wants_json
 from harness.errors import InputError, OutputExistsError
 from harness.fileio import atomic_write_text
 from harness.monitor.harvest import REASONS, build_queue, find_candidates
@@ -26,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="the review queue to write (JSONL)")
     parser.add_argument("--n", type=int, default=200, help="queue length (default 200)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing queue")
+    add_format_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -34,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     _check_output(out, args)
     reference = load_reference(args.reference, args.heldout, args.schema)
     logs = read_logs(args.logs)
-    for bad in logs.malformed[:20]:
-        print(f"{args.logs}:{bad.line}: {bad.code}: {bad.message}")
+    if not wants_json(args):
+        for bad in logs.malformed[:20]:
+            print(f"{args.logs}:{bad.line}: {bad.code}: {bad.message}")
     if not logs.records:  # nothing to harvest from (and nothing the models below could fit)
         raise InputError(f"no usable log line ({len(logs.malformed)} malformed); each line must be {{\"messages\": [...]}}",
                          path=str(args.logs), code="no-log-records")
@@ -43,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     queue = build_queue(candidates, reference, str(args.logs), args.n)
     atomic_write_text(out, "".join(item.to_json_line() + "\n" for item in queue))
     counts = {reason: sum(item.reasons[0] == reason for item in queue) for reason in REASONS}
+    if wants_json(args):
+        print_json({"queue": out, "queued": len(queue), "by_reason": counts, "records": len(logs.records),
+                    "malformed": [{"line": m.line, "code": m.code, "message": m.message} for m in logs.malformed]})
+        return 0
     print(f"{out}: {len(queue)} examples to review ({', '.join(f'{r} {c}' for r, c in counts.items() if c)}) "
           f"from {len(logs.records)} records, {len(logs.malformed)} malformed lines")
     return 0

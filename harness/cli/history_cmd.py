@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.cli.options import add_format_option, print_json, wants_json
 from harness.errors import InputError
 from harness.history import default_store_path, import_paths
 
@@ -21,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp = verbs.add_parser("import", help="index runs/ and candidates/ folders (idempotent)")
     imp.add_argument("paths", nargs="+", help="folders holding run folders and/or candidate folders")
     imp.add_argument("--store", help="history store (default $HARNESS_HISTORY or .harness/history.sqlite)")
+    add_format_option(imp)
     imp.set_defaults(handler=run_import)
 
 
@@ -32,5 +34,8 @@ def run_import(args: argparse.Namespace) -> int:
     summary = import_paths(args.paths, store)
     for line in summary.skipped:
         print(f"harness history: skipped {line}", file=sys.stderr)
+    if wants_json(args):
+        print_json({"store": store, **vars(summary)})
+        return 0
     print(f"{store}: {len(summary.indexed)} indexed, {len(summary.unchanged)} unchanged, {len(summary.skipped)} skipped")
     return 0

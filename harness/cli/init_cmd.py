@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.cli.options import add_format_option, print_json, wants_json
 from harness.cli.starter import StarterRequest, init_task
 
 MIN_CASES = 50  # the starter gate's min_cases
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--eval-split", type=float, default=0.1, help="share held out for the gate (default 0.1)")
     parser.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
+    add_format_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -34,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("suites") / args.task)
     result = init_task(StarterRequest(Path(args.data), args.task, out, Path(args.schema) if args.schema else None,
                                       args.model, args.eval_split, args.seed, args.force))
+    if wants_json(args):
+        print_json({"folder": out, "files": result.files, "train": result.n_train, "heldout": result.n_heldout,
+                    "fields": result.fields, "min_cases": MIN_CASES})
+        return 0
     for path in result.files:
         print(f"wrote {path}")
     print(f"split: {result.n_train} training, {result.n_heldout} held-out examples")

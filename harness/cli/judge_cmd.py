@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from harness.cli.options import add_cache_options, add_format_option, print_json, wants_json
+
 if TYPE_CHECKING:
     from harness.judge import Judge
 
@@ -16,7 +18,8 @@ def _judge_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint of the judge, e.g. https://api.openai.com/v1")
     parser.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
     parser.add_argument("--batch-size", type=int, default=16, help="local backend: prompts per generate call")
-    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the generation cache")
+    add_cache_options(parser, refresh=False)  # the judge reads and writes the cache, or neither
+    add_format_option(parser)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +51,7 @@ def _judge(args: argparse.Namespace) -> Judge:
     from harness.judge import configured_judge
     from harness.models.cache import cache_dir
 
-    cache = None if args.no_cache else GenerationCache(cache_dir() / "generations.sqlite")
+    cache = None if args.cache_mode == "off" else GenerationCache(cache_dir() / "generations.sqlite")
     return configured_judge(args.rubric, args.model, base_url=args.base_url, api_key_env=args.api_key_env,
                             batch_size=args.batch_size, cache=cache, progress=True)
 
@@ -59,7 +62,10 @@ def run_cmd(args: argparse.Namespace) -> int:
 
     items = load_run_items(args.run_dir)
     summary = judge_run(_judge(args), items, args.run_dir)
-    print(summary.to_text())
+    if wants_json(args):
+        print_json(summary)
+    else:
+        print(summary.to_text())
     return 0
 
 
@@ -76,23 +82,33 @@ def score_cmd(args: argparse.Namespace) -> int:
     from harness.judge.items import load_items, write_scores
     from harness.judge.probes import input_pairs, write_pairs
 
+    text = not wants_json(args)
     judge = _judge(args)
     items = load_items(args.replies)
     scores = judge.score(items)
     write_scores(args.out, scores)
     unscored = sum(s.judge is None for s in scores)
-    print(f"{len(items)} items judged, {unscored} unscored ({unscored / max(len(items), 1):.0%}); identity "
-          f"{judge.identity[:12]}; wrote {args.out}")
+    report: dict = {"items": len(items), "unscored": unscored, "unscored_rate": unscored / max(len(items), 1),
+                    "judge_identity": judge.identity, "out": args.out, "pairs": None, "retest": None}
+    if text:
+        print(f"{len(items)} items judged, {unscored} unscored ({unscored / max(len(items), 1):.0%}); identity "
+              f"{judge.identity[:12]}; wrote {args.out}")
     if args.pairs:
         pairs = _subset(input_pairs(items), args.probe_limit)
         write_pairs(args.pairs, judge.compare(pairs), pairs)
-        print(f"{len(pairs)} pairs compared in both orders; wrote {args.pairs}")
+        report["pairs"] = {"pairs": len(pairs), "out": args.pairs}
+        if text:
+            print(f"{len(pairs)} pairs compared in both orders; wrote {args.pairs}")
     retest = _subset(items, args.probe_limit)
     for k in range(1, args.retest + 1):
         scores += judge.score(retest, sample=k, temperature=0.7)
         write_scores(args.out, scores)
     if args.retest:
-        print(f"{len(retest)} items judged {args.retest} more times with sampling; wrote {args.out}")
+        report["retest"] = {"items": len(retest), "times": args.retest}
+        if text:
+            print(f"{len(retest)} items judged {args.retest} more times with sampling; wrote {args.out}")
+    if not text:
+        print_json(report)
     return 0
 
 

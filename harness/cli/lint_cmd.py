@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from harness.cli.options import add_format_option, wants_json
 from harness.data.lint import LintOptions, LintReport, lint, report_json
 from harness.data.schema import OutputSchema
 from harness.data.tokens import ChatTokenizer, TokenCounter
@@ -17,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("data", help="training data, one {messages: [...]} object per line")
     parser.add_argument("--heldout", help="held-out file to check for leakage from DATA")
     parser.add_argument("--schema", help="JSON Schema every assistant output must satisfy")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    add_format_option(parser)
     parser.add_argument("--strict", action="store_true", help="warnings also fail (exit 1)")
     parser.add_argument("--model", default="smollm2-135m-instruct",
                         help="model whose tokenizer and chat template measure lengths; 'none' skips token checks")
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model != "none":
         options.tokens = token_counter(args.model)
     report = lint(args.data, options)
-    print(report_json(report) if args.format == "json" else report_text(report))
+    print(report_json(report) if wants_json(args) else report_text(report))
     return 1 if report.failed(strict=args.strict) else 0
 
 

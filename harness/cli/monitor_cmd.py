@@ -7,8 +7,8 @@ bad input. Malformed log lines are counted and listed with their line numbers.
 from __future__ import annotations
 
 import argparse
-import json
 
+from harness.cli.options import add_format_option, print_json, wants_json
 from harness.monitor.records import Check, MonitorReport, WindowReport
 from harness.monitor.run import MonitorOptions, run_monitor
 
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--alpha", type=float, default=0.05, help="false-alarm level per window (default 0.05)")
     parser.add_argument("--embeddings", action="store_true", help="domain classifier on MiniLM sentence embeddings")
     parser.add_argument("--seed", type=int, default=0, help="seed of samples, folds and permutations (default 0)")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    add_format_option(parser)
     parser.add_argument("--task", default="monitor",
                         help="task the figures are recorded under in the run history, for the report (default: monitor)")
     parser.set_defaults(handler=run)
@@ -32,7 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     report = run_monitor(MonitorOptions(args.logs, args.reference, args.heldout, args.schema, args.window, args.alpha,
                                         embeddings=args.embeddings, seed=args.seed))
-    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.format == "json" else report_text(report))
+    if wants_json(args):
+        print_json(report)
+    else:
+        print(report_text(report))
     _record(report, args.task)
     return 1 if report.drift or report.health_flagged else 0
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 
+from harness.cli.options import add_format_option, print_json, wants_json
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("registry", help="list, show, promote and roll back adapters", description=__doc__)
     parser.add_argument("--root", help="registry folder (default: $HARNESS_REGISTRY or ./candidates)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("list", help="candidates with their verdicts, and the current adapter per task").set_defaults(
-        handler=run_list)
+    listing = actions.add_parser("list", help="candidates with their verdicts, and the current adapter per task")
+    add_format_option(listing)
+    listing.set_defaults(handler=run_list)
     show = actions.add_parser("show", help="a candidate's manifest summary and decision")
     show.add_argument("candidate")
+    add_format_option(show)
     show.set_defaults(handler=run_show)
     promote = actions.add_parser("promote", help="make an accepted candidate its task's current adapter")
     promote.add_argument("candidate")
@@ -37,6 +41,12 @@ def run_list(args: argparse.Namespace) -> int:
                          path=str(root), code="not-a-folder")
     index = load_index(root)
     currents = {entry.current.id: task for task, entry in index.items() if entry.current and entry.current.kind == "adapter"}
+    if wants_json(args):
+        print_json({"root": root, "candidates": [{**vars(item), "current_for": currents.get(item.id)}
+                                                 for item in candidates(root)],
+                    "deployments": {task: {"current": entry.current, "history": entry.history}
+                                    for task, entry in index.items()}})
+        return 0
     for item in candidates(root):
         mark = f"  <- current {currents[item.id]}" if item.id in currents else ""
         problem = f"  ({item.problem})" if item.problem else ""
@@ -51,17 +61,16 @@ def run_show(args: argparse.Namespace) -> int:
     from harness.errors import InputError
     from harness.gate.decision import decision_table
     from harness.gate.store import LATEST, load_decision
+    from harness.manifests import read_candidate_manifest
     from harness.registry.deployments import registry_root
 
     folder = registry_root(args.root) / args.candidate
     if not (folder / "manifest.json").exists():
         raise InputError("no such candidate in the registry", path=str(folder), code="not-a-candidate")
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        summary = {k: manifest.get(k) for k in ("id", "task", "created_at", "base_model", "epochs", "best_epoch", "stats")}
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
-        raise InputError(f"damaged manifest ({exc}); retrain this candidate", path=str(folder / "manifest.json"),
-                         code="bad-manifest") from None
+    summary = read_candidate_manifest(folder).summary()
+    if wants_json(args):
+        print_json({"manifest": summary, "decision": load_decision(folder / LATEST) if (folder / LATEST).exists() else None})
+        return 0
     print(json.dumps(summary, indent=2))
     if (folder / LATEST).exists():
         print(decision_table(load_decision(folder / LATEST)))

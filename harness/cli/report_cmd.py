@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from harness.cli.options import add_format_option, print_json, wants_json
 from harness.errors import InputError
 from harness.history import default_store_path
 
@@ -24,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default=".harness/report", help="output folder (default .harness/report)")
     parser.add_argument("--store", help="history store (default $HARNESS_HISTORY or .harness/history.sqlite)")
     parser.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a regression is flagged")
+    add_format_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -49,6 +51,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     report = build_report(Path(args.store) if args.store else default_store_path(), out, args.task, since(args.since), args.last)
     html, markdown = write_report(report, out)
+    if wants_json(args):
+        print_json({"html": html, "markdown": markdown, "store": report.store, "generated_at": report.generated_at,
+                    "tasks": [{"task": t.task, "runs": len(t.runs), "latest": t.latest.run_id, "table": t.table,
+                               "regressions": t.regressions} for t in report.tasks],
+                    "regressions": [{"task": t.task, **vars(c)} for t in report.tasks for c in t.regressions]})
+        return 1 if report.regressions and args.fail_on_regression else 0
     print(f"{html}: {html.stat().st_size / 1024:.0f} KiB, {len(report.tasks)} task(s)")
     print(f"{markdown}")
     for task in report.tasks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from harness.cli.options import add_format_option, print_json, wants_json
 from harness.data.split import write_split
 
 
@@ -14,12 +15,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     parser.add_argument("--out", required=True, help="folder for train.jsonl, heldout.jsonl and split.json")
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    add_format_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     manifest = write_split(args.data, args.out, args.eval_split, args.seed, force=args.force)
     counts = manifest["counts"]
+    if wants_json(args):
+        print_json({"train": f"{args.out}/train.jsonl", "heldout": f"{args.out}/heldout.jsonl",
+                    "manifest": f"{args.out}/split.json", "split": manifest})
+        return 0
     print(f"{args.out}/train.jsonl: {counts['train']} examples")
     print(f"{args.out}/heldout.jsonl: {counts['heldout']} examples ({manifest['heldout_share']:.1%} held out, seed {args.seed})")
     print(f"{args.out}/split.json: manifest (input sha256 {manifest['input_sha256'][:12]}…)")

@@ -6,14 +6,19 @@ import argparse
 import contextlib
 import sys
 
+from harness.cli.options import add_format_option, print_json, wants_json
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train a candidate LoRA adapter from a lora.yaml", description=__doc__)
-    parser.add_argument("config", help="lora.yaml (the seed's shape; see training/config.py for optional keys)")
+    parser.add_argument("config", help="lora.yaml: base_model, dataset, lora {r, alpha, dropout, target_modules} and "
+                        "training {epochs, learning_rate, batch_size, eval_split}; every other key is optional "
+                        "(see harness.training.config)")
     parser.add_argument("--heldout", help="the gate's held-out file: training refuses to run if any of it leaks in")
     parser.add_argument("--output-dir", help="folder for candidates/<id>/ (default: the config's output_dir)")
     parser.add_argument("--gate", action="store_true", help="run `harness gate` on the candidate right after training")
     parser.add_argument("--gate-config", help="eval config with the gate rules (default: harness.yaml beside CONFIG)")
+    add_format_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -49,13 +54,19 @@ def run(args: argparse.Namespace) -> int:
         for finding in exc.findings:
             print(finding, file=sys.stderr)
         print(f"harness train: {exc}", file=sys.stderr)
+        if wants_json(args):
+            print_json({"candidate": None, "rejected": str(exc), "findings": [str(f) for f in exc.findings],
+                        "decision": None})
         return 1
     from harness.training.distributed import world
 
     if not world().is_main:  # torchrun/accelerate: the main process prints the path and runs the gate
         return 0
-    print(path)
+    if not wants_json(args):
+        print(path)
     if not args.gate:
+        if wants_json(args):
+            print_json({"candidate": path, "rejected": None, "findings": [], "decision": None})
         return 0
     from pathlib import Path
 
@@ -64,4 +75,6 @@ def run(args: argparse.Namespace) -> int:
 
     decision = run_gate(path, args.gate_config or Path(args.config).parent / "harness.yaml")
     print(decision_table(decision), file=sys.stderr)
+    if wants_json(args):
+        print_json({"candidate": path, "rejected": None, "findings": [], "decision": decision})
     return 0 if decision.verdict == "accepted" else 1

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
 from harness.records import CaseResult
-from harness.scorers import field_value
+from harness.scorers.structured import field_value
 from harness.stats import wilson_interval
 
 

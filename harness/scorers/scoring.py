@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harness.records import CaseResult
-from harness.scorers import Scorer, make_scorer
+from harness.scorers.base import Scorer, make_scorer
 
 ALWAYS = ("answer_check", "general_checks")
 

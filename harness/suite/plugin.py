@@ -29,7 +29,7 @@ WORKER_SUMMARIES = pytest.StashKey[list[dict[str, Any]]]()
 MARKERS = (
     "harness_suite(name, version): the eval suite and its version this test belongs to (recorded in the gate's "
     "decision), e.g. @pytest.mark.harness_suite('triage', version='1')",
-    "slow: runs the embedded model end to end; deselect with -m 'not slow'",
+    "slow: runs a model end to end (every gate suite `harness init` writes carries it); deselect with -m 'not slow'",
 )
 
 
