@@ -143,3 +143,23 @@ def test_adapter_without_effect_stops_the_run(tiny_eval_project, tiny_adapters):
     config = with_adapters(load_eval_config(tiny_eval_project / "harness.yaml"), [f"fine-tuned={tiny_adapters['noop']}"])
     with pytest.raises(AdapterHasNoEffect):
         run_eval(config, options(tiny_eval_project, variants=["fine-tuned"]))
+
+
+def test_a_variant_spec_hashes_as_before_the_split_by_kind(tmp_path):
+    """``spec_sha256`` of each kind equals the hash of the single spec class earlier versions wrote (same config, same hash)."""
+    import json
+
+    from harness.config.eval_config import AdapterVariant, PromptVariant, RagVariant
+    from harness.fileio import sha256_text
+
+    def earlier(**given):  # the fields and defaults of the one VariantSpec class before the split
+        spec = {"name": None, "kind": None, "system": None, "few_shot": [], "corpus": None, "corpus_kind": "examples",
+                "k": 4, "template": None, "adapter": None, **given}
+        return sha256_text(json.dumps(spec, sort_keys=True))
+
+    specs = [(PromptVariant(name="p", system="be brief", few_shot=(("hi", "hello"),)),
+              earlier(name="p", kind="prompt", system="be brief", few_shot=[["hi", "hello"]])),
+             (RagVariant(name="r", corpus="/c.jsonl", k=2), earlier(name="r", kind="rag", corpus="/c.jsonl", k=2)),
+             (AdapterVariant(name="a", adapter="current:t"), earlier(name="a", kind="adapter", adapter="current:t"))]
+    for spec, expected in specs:
+        assert sha256_text(json.dumps(spec.identity(), sort_keys=True)) == expected

@@ -95,6 +95,14 @@ class VariantSpec:
         """The adapter folder or registry reference: only :class:`AdapterVariant` has one."""
         return None
 
+    def identity(self) -> dict[str, object]:
+        """What the run manifest hashes as the variant's ``spec_sha256``: every setting of every kind, with the
+        defaults a kind does not have (the shape of the single spec class of earlier versions, so the same
+        ``harness.yaml`` keeps the same hashes and the report draws no false "config changed" marker)."""
+        return {"name": self.name, "kind": self.kind, "system": self.system, "few_shot": [list(t) for t in self.few_shot],
+                "corpus": self.corpus, "corpus_kind": self.corpus_kind or "examples", "k": self.k or 4,
+                "template": self.template, "adapter": self.adapter}
+
 
 @dataclass(frozen=True, kw_only=True)
 class PromptVariant(VariantSpec):

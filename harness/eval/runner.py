@@ -122,7 +122,7 @@ def build_manifest(config: EvalConfig, options: EvalOptions, backend: Backend, v
     """Everything needed to reproduce and compare a run."""
     now = dt.datetime.now(dt.UTC)
     variant_info = {
-        v.spec.name: RunVariant(v.spec.kind, sha256_text(json.dumps(asdict(v.spec), sort_keys=True)),
+        v.spec.name: RunVariant(v.spec.kind, sha256_text(json.dumps(v.spec.identity(), sort_keys=True)),
                                 backend.adapter_identity(v.adapter))
         for v in variants
     }

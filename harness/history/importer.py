@@ -78,4 +78,10 @@ def _is_candidate(folder: Path) -> bool:
     try:
         return isinstance(read_manifest(folder / "manifest.json"), CandidateManifest)
     except CorruptArtifact as exc:
-        return exc.code == "bad-manifest"  # a damaged candidate manifest: not a run, and no run to report
+        if exc.code == "bad-manifest":
+            return True  # a damaged candidate manifest: not a run, and no run to report
+        try:  # not JSON at all: a candidate's still names its kind near the top (it is skipped quietly, as before)
+            with open(folder / "manifest.json", "rb") as handle:
+                return b'"harness-candidate"' in handle.read(4096)
+        except OSError:
+            return False

@@ -69,9 +69,9 @@ class SuiteSession:
         self.configs: dict[str, EvalConfig] = {}
         self.summary: list[str] = []
         self.shared: SharedDecisions | None = None
+        """Under xdist: decisions computed once per session, by the first worker to need them."""
         self.suite_marks: dict[str, SuiteMark] = {}
         """The ``harness_suite`` mark of each config's tests, written into its decision at the session's end."""
-        """Under xdist: decisions computed once per session, by the first worker to need them."""
 
     def config_for(self, test_path: Path) -> EvalConfig:
         """The suite's config: ``--harness-config``, else the nearest harness.yaml above the test file."""

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 
 from harness.config.eval_config import AdapterVariant, EvalConfig, VariantSpec
-from harness.config.gate import GateRules
+from harness.config.gate import ForgettingSection, GateRules, GeneralSection, JudgeSection
 from harness.data import leakage, load_examples
 from harness.errors import HarnessError, InputError
 from harness.eval.adapters import AdapterHasNoEffect
@@ -38,7 +38,9 @@ def ladder_rules(config: EvalConfig) -> GateRules:
     """The gate rules the ladder applies (the config's, or the gate section's defaults when no adapter allows a gate)."""
     if config.rules:
         return config.rules
-    return GateRules.resolve(config.gate, candidate=next(iter(config.variants)), baselines=(),
+    # without an adapter there is no general, forgetting or judge check to configure: their defaults
+    section = dataclasses.replace(config.gate, general=GeneralSection(), forgetting=ForgettingSection(), judge=JudgeSection())
+    return GateRules.resolve(section, candidate=next(iter(config.variants)), baselines=(),
                              fields=config.gate.fields or config.scoring.fields)
 
 
@@ -143,7 +145,6 @@ def _failed(config: EvalConfig, rules: GateRules, name: str, verdict: str, why: 
     decision.verdict, decision.chosen, decision.chosen_kind = "inconclusive", None, None
     decision.reasons = [f"inconclusive, nothing to deploy: {name}: {why}"]
     return decision
-
 
 
 def variant_decision(variant: str, config: EvalConfig | str | Path, options: EvalOptions | None = None,
