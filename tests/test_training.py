@@ -221,6 +221,7 @@ def scratch_folders(out: Path) -> list[Path]:
 def start_training(workdir: Path, tmp_path: Path) -> tuple[object, Path]:
     """A real `harness train` subprocess on the tiny model, returned once its training loop runs."""
     import os
+    import re
     import subprocess
     import sys
     import time
@@ -230,12 +231,19 @@ def start_training(workdir: Path, tmp_path: Path) -> tuple[object, Path]:
         f"output_dir: {workdir}/candidates", f"output_dir: {tmp_path}/out"))
     (tmp_path / "tmp").mkdir()
     env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
-    process = subprocess.Popen([sys.executable, "-m", "harness", "train", str(config)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # stderr to a file, not a pipe: a pipe nobody reads fills with progress bars and blocks the child's
+    # writes, so it could never finish unwinding after the signal (seen on a fast CPU)
+    log = tmp_path / "stderr.log"
+    with open(log, "w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "harness", "train", str(config)], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=stderr, text=True)
     deadline = time.monotonic() + 120
     seen = ""
-    while "it/s" not in seen and "s/it" not in seen and time.monotonic() < deadline:
-        seen += process.stderr.read(64)
+    steps = re.compile(r" [1-9]\d*/\d{4,} \[")  # the Trainer's bar (2,400 steps) past its first step; not the
+    # "Loading weights ... it/s" bar: a SIGTERM during the model load was seen swallowed (issue 27: killed at any moment)
+    while not steps.search(seen) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        seen = log.read_text(errors="replace")
     assert process.poll() is None, "training ended before it could be killed"
     return process, tmp_path / "out"
 
