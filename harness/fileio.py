@@ -1,11 +1,19 @@
-"""Atomic file writes and content hashes.
+"""Atomic file writes, content hashes, and the temporary folders of writes under way.
 
 An artifact is first written under a temporary name in the destination folder, then
 renamed into place, so a crash never leaves a half-written file that looks complete.
+
+A temporary folder (``.<name>.<random>.partial``) is held by its writer with an OS lock
+(``flock`` on the folder itself) for as long as the writer lives: the kernel releases it the
+moment the process ends, however it ends (SIGKILL, power loss aside). So the next writer in
+the same place removes folders nobody holds at once (:func:`remove_abandoned`), never one
+that a concurrent process is still filling, and without waiting for an age limit.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -13,6 +21,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -118,6 +127,72 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
+PARTIAL = ".partial"
+_CREATING = ".creating"
+
+
+@contextmanager
+def held_folder(parent: str | os.PathLike[str], prefix: str, suffix: str = PARTIAL) -> Iterator[Path]:
+    """A new folder ``<parent>/<prefix><random><suffix>`` held (locked) by this process until the block ends.
+
+    The folder is created under a name no cleaner matches, locked, then renamed to its final
+    temporary name, so :func:`remove_abandoned` can never see it unlocked while its writer lives.
+    The folder itself is left in place: the caller renames it into place or removes it.
+    """
+    creating = Path(tempfile.mkdtemp(prefix=prefix, suffix=_CREATING, dir=parent))
+    handle = os.open(creating, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        folder = creating.with_name(creating.name.removesuffix(_CREATING) + suffix)
+        os.replace(creating, folder)
+        yield folder
+    finally:
+        os.close(handle)
+
+
+def is_held(folder: str | os.PathLike[str]) -> bool:
+    """Whether a live process holds ``folder`` (see :func:`held_folder`); False if it is gone."""
+    try:
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            return True
+        raise
+    finally:
+        os.close(handle)  # closing releases a lock taken here
+    return False
+
+
+def remove_abandoned(parent: str | os.PathLike[str], pattern: str, creating_older_than_s: float = 60.0) -> list[Path]:
+    """Remove the temporary folders matching ``pattern`` in ``parent`` that no live process holds; return them.
+
+    Folders still being created (a writer killed between ``mkdtemp`` and its lock, which leaves an
+    empty folder) are removed once ``creating_older_than_s`` old.
+    """
+    removed: list[Path] = []
+    parent = Path(parent)
+    if not parent.is_dir():
+        return removed
+    for folder in sorted(parent.glob(pattern)):
+        if folder.name.endswith(_CREATING):
+            continue
+        if folder.is_dir() and not is_held(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    for folder in parent.glob(f".*{_CREATING}"):
+        try:
+            if folder.is_dir() and time.time() - folder.stat().st_mtime > creating_older_than_s:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        except OSError:
+            continue
+    return removed
+
+
 @contextmanager
 def atomic_directory(final: str | os.PathLike[str]) -> Iterator[Path]:
     """Build a directory under a temporary name and rename it to ``final`` on success.
@@ -132,11 +207,11 @@ def atomic_directory(final: str | os.PathLike[str]) -> Iterator[Path]:
     if final.exists():
         raise FileExistsError(final)
     make_folder(final.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
-    try:
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp creates 0700
-        yield tmp
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with held_folder(final.parent, f".{final.name}.") as tmp:
+        try:
+            os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp creates 0700
+            yield tmp
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise

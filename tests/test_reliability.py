@@ -319,20 +319,19 @@ def test_sigterm_unwinds_and_leaves_no_temporary_folder(tmp_path):
 
 
 def test_a_killed_conversion_leaves_no_lasting_temporary_folder(tmp_path, monkeypatch, capsys):
-    from harness.fileio import sha256_file
+    from harness.fileio import held_folder, sha256_file
     from harness.models.convert import converted_dir
 
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
     junk = tmp_path / "model.gguf"
     junk.write_bytes(b"not a gguf" * 10)
     target = converted_dir(sha256_file(junk))
-    stale, fresh = (target.parent / f".{target.name}.{name}.partial" for name in ("killed", "running"))
-    for folder in (stale, fresh):
-        folder.mkdir(parents=True)
-    os.utime(stale, (0, 0))
-    assert cli("models", "prepare", junk) == 2
-    one_line_error(capsys, "bad-gguf")
-    assert not stale.exists() and fresh.exists()
+    stale = target.parent / f".{target.name}.killed.partial"
+    stale.mkdir(parents=True)  # a conversion killed a moment ago: no process holds it, whatever its age
+    with held_folder(target.parent, f".{target.name}.") as running:  # a conversion under way in this process
+        assert cli("models", "prepare", junk) == 2
+        one_line_error(capsys, "bad-gguf")
+        assert not stale.exists() and running.exists()
 
 
 @pytest.mark.parametrize("options, match", [({"batch_size": "x"}, "batch_size"), ({"batch_size": 0}, "batch_size"),

@@ -1,9 +1,11 @@
 """The training run's scratch folder: hidden inside the output folder, gone after every run.
 
-Checkpoints and the candidate being assembled live in ``<output_dir>/.train-<pid>-<random>.partial/``.
+Checkpoints and the candidate being assembled live in ``<output_dir>/.train-<random>.partial/``.
 The folder is removed when training ends, fails, is interrupted (Ctrl-C) or terminated
-(SIGTERM is turned into an exception while training runs). A SIGKILL cannot be caught:
-the next run in the same output folder removes scratch folders whose process is gone.
+(SIGTERM is turned into an exception while training runs). A SIGKILL cannot be caught: the
+folder is held with an OS lock while its run lives (:func:`harness.fileio.held_folder`), so the
+next run in the same output folder removes the scratch folders nobody holds, and never one of a
+training running beside it.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import logging
 import os
 import shutil
 import signal
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
 from harness.errors import InputError
+from harness.fileio import held_folder, remove_abandoned
 
 log = logging.getLogger(__name__)
 
@@ -47,40 +49,20 @@ def work_folder(output_dir: str | os.PathLike[str]) -> Iterator[Path]:
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     clean_stale(out)
-    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", suffix=SUFFIX, dir=out))
-    try:
-        with _sigterm_unwinds():
-            yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with held_folder(out, PREFIX, SUFFIX) as folder:
+        try:
+            with _sigterm_unwinds():
+                yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def clean_stale(output_dir: Path) -> list[Path]:
-    """Remove scratch folders left by runs whose process no longer exists; return them."""
-    removed = []
-    for folder in output_dir.glob(f"{PREFIX}*{SUFFIX}"):
-        pid = _owner(folder.name)
-        if folder.is_dir() and (pid is None or pid == os.getpid() or not _alive(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
+    """Remove scratch folders left by runs that ended without cleaning up (SIGKILL); return them."""
+    removed = remove_abandoned(output_dir, f"{PREFIX}*{SUFFIX}")
     if removed:
         log.info("removed %d scratch folders of interrupted training runs in %s", len(removed), output_dir)
     return removed
-
-
-def _owner(name: str) -> int | None:
-    head = name.removeprefix(PREFIX).split("-", 1)[0]
-    return int(head) if head.isdigit() else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
 
 
 @contextlib.contextmanager

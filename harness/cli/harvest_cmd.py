@@ -13,9 +13,6 @@ from pathlib import Path
 from harness.cli.options import add_format_option, print_json, wants_json
 from harness.errors import InputError, OutputExistsError
 from harness.fileio import atomic_write_text
-from harness.monitor.harvest import REASONS, build_queue, find_candidates
-from harness.monitor.logs import read_logs
-from harness.monitor.reference import load_reference
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _check_output(out, args)
+    from harness.monitor.harvest import REASONS, build_queue, find_candidates  # scikit-learn: only for this verb
+    from harness.monitor.logs import read_logs
+    from harness.monitor.reference import load_reference
+
     reference = load_reference(args.reference, args.heldout, args.schema)
     logs = read_logs(args.logs)
     if not wants_json(args):

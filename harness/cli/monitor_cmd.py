@@ -7,10 +7,12 @@ bad input. Malformed log lines are counted and listed with their line numbers.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from harness.cli.options import add_format_option, print_json, wants_json
-from harness.monitor.records import Check, MonitorReport, WindowReport
-from harness.monitor.run import MonitorOptions, run_monitor
+
+if TYPE_CHECKING:  # the monitor package pulls in scikit-learn: imported only when the verb runs
+    from harness.monitor.records import Check, MonitorReport, WindowReport
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.monitor.run import MonitorOptions, run_monitor
+
     report = run_monitor(MonitorOptions(args.logs, args.reference, args.heldout, args.schema, args.window, args.alpha,
                                         embeddings=args.embeddings, seed=args.seed))
     if wants_json(args):

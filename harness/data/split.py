@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,7 +21,15 @@ from typing import Any, NamedTuple
 from harness.data.load import load_examples
 from harness.data.normalize import conversation_key
 from harness.errors import InputError, OutputExistsError
-from harness.fileio import atomic_write_json, atomic_write_text, current_umask, make_folder, sha256_file
+from harness.fileio import (
+    atomic_write_json,
+    atomic_write_text,
+    current_umask,
+    held_folder,
+    make_folder,
+    remove_abandoned,
+    sha256_file,
+)
 from harness.records import Example
 
 SPLIT_METHOD = "sha256(seed, normalised input) < eval_split"
@@ -90,12 +97,14 @@ def write_split(data: str | Path, out: str | Path, eval_split: float, seed: int 
                          path=str(data), code="no-examples")
     split = assign(examples, eval_split, seed)
     make_folder(out.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
-        manifest = _write_files(staging, data, split, eval_split, seed)
-        _swap_in(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    for suffix in (".partial", ".old"):  # left by a split killed part-way (no live process holds them)
+        remove_abandoned(out.parent, f".{out.name}.*{suffix}")
+    with held_folder(out.parent, f".{out.name}.") as staging:
+        try:
+            manifest = _write_files(staging, data, split, eval_split, seed)
+            _swap_in(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return manifest
 
 
@@ -130,10 +139,10 @@ def _swap_in(staging: Path, out: Path) -> None:
     if not out.exists():
         os.replace(staging, out)
     elif {p.name for p in out.iterdir()} <= set(OUTPUT_NAMES):
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-        os.replace(out, old / "split")
-        os.replace(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
+        with held_folder(out.parent, f".{out.name}.", ".old") as old:
+            os.replace(out, old / "split")
+            os.replace(staging, out)
+            shutil.rmtree(old, ignore_errors=True)
     else:
         for name in OUTPUT_NAMES:
             os.replace(staging / name, out / name)

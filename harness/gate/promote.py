@@ -32,7 +32,7 @@ from harness.gate.ladder.store import changed_ladder_inputs, load_ladder, task_f
 from harness.gate.store import LATEST, changed_inputs, load_decision
 from harness.manifests import read_candidate_manifest
 from harness.registry.deployments import registry_root
-from harness.registry.index import Deployment, TaskEntry, load_index, save_index
+from harness.registry.index import INDEX, Deployment, TaskEntry, updating_index
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +121,11 @@ def promote(candidate: str | Path, root: str | Path | None = None, *, force: boo
 
 def _deploy(root: Path, task: str, new: Deployment) -> TaskEntry:
     """Make ``new`` the task's current deployment, the previous one joining the history."""
-    index = load_index(root)
-    entry = index.setdefault(task, TaskEntry(None))
-    if entry.current and (entry.current.kind, entry.current.id) != (new.kind, new.id):
-        entry.history.append(entry.current)
-    entry.current = dataclasses.replace(new, promoted_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    save_index(root, index)
+    with updating_index(root) as index:
+        entry = index.setdefault(task, TaskEntry(None))
+        if entry.current and (entry.current.kind, entry.current.id) != (new.kind, new.id):
+            entry.history.append(entry.current)
+        entry.current = dataclasses.replace(new, promoted_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     return entry
 
 
@@ -168,12 +167,14 @@ def rollback(task: str, root: str | Path | None = None) -> TaskEntry:
         InputError: nothing to roll back to.
     """
     root = registry_root(root)
-    index = load_index(root)
-    entry = index.get(task)
-    if not entry or not entry.history:
-        raise InputError(f"task {task!r} has no previous adapter to roll back to", code="no-history")
-    entry.current = dataclasses.replace(entry.history.pop(), promoted_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    save_index(root, index)
+    if not (root / INDEX).is_file():
+        raise InputError(f"task {task!r} has no previous adapter to roll back to (no {root / INDEX})", code="no-history")
+    with updating_index(root) as index:
+        entry = index.get(task)
+        if not entry or not entry.history:
+            raise InputError(f"task {task!r} has no previous adapter to roll back to", code="no-history")
+        entry.current = dataclasses.replace(entry.history.pop(),
+                                            promoted_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     return entry
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import CorruptArtifact
+from harness.fileio import is_held
 from harness.history.schema import connect
 from harness.history.store import default_store_path, write_decision, write_run
 from harness.manifests import CandidateManifest, read_manifest
@@ -44,7 +45,10 @@ def import_paths(paths: Iterable[str | Path], store_path: str | Path | None = No
     try:
         for kind, path in _discover(paths):
             if kind == "partial":
-                summary.skipped.append(f"{path}: half-written run folder (an interrupted write); delete it")
+                summary.skipped.append(f"{path}: a run still being written by a live process; import again once it ends"
+                                       if is_held(path) else
+                                       f"{path}: half-written run folder of a process that was killed; the next "
+                                       "`harness eval` into this folder removes it (or delete it)")
                 continue
             try:
                 changed = write_run(conn, read_run(path)) if kind == "run" else write_decision(conn, read_decision(path))

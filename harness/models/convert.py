@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from pathlib import Path
 
 from harness.errors import HarnessError, ModelNotAvailableError
-from harness.fileio import atomic_directory, atomic_write_json
+from harness.fileio import atomic_directory, atomic_write_json, remove_abandoned
 from harness.models.cache import cache_dir, cached_sha256
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ def convert_gguf(gguf_path: Path, *, alias: str | None = None) -> Path:
     target = converted_dir(sha)
     if (target / MARKER).exists():
         return target
-    remove_stale_partials(target)
+    remove_abandoned(target.parent, f".{target.name}.*.partial")  # conversions killed before: no live holder
     log.info("converting %s to safetensors in %s (once)", gguf_path, target)
     started = time.perf_counter()
     try:
@@ -61,19 +60,6 @@ def convert_gguf(gguf_path: Path, *, alias: str | None = None) -> Path:
                                      "is it a complete GGUF of a supported architecture?", path=str(gguf_path),
                                      code="bad-gguf") from exc
     return target
-
-
-def remove_stale_partials(target: Path, older_than_s: float = 3600.0) -> list[Path]:
-    """Remove temporary folders of conversions to ``target`` killed an hour ago or more (SIGKILL, power loss).
-
-    A conversion under way touches its folder every few seconds, so it is never taken for stale.
-    """
-    removed = []
-    for stale in target.parent.glob(f".{target.name}.*.partial"):
-        if time.time() - stale.stat().st_mtime > older_than_s:
-            shutil.rmtree(stale, ignore_errors=True)
-            removed.append(stale)
-    return removed
 
 
 def _write_checkpoint(gguf_path: Path, out: Path) -> None:

@@ -1,19 +1,37 @@
 """``registry.json``: each task's current deployment and the ones before it, as typed records.
 
 Older files (history as bare ids, ``forced`` only on the current entry) still read.
+
+Every change (promotion, rollback) is a read-modify-write under an exclusive lock on
+``registry.json.lock`` (:func:`updating_index`), so two processes promoting at once are
+serialised: the second waits (saying so once) and then applies its change on top of the first,
+never on the state both read. The lock is an OS file lock: a killed holder releases it at once.
+Readers take no lock: the file is always replaced whole (atomic rename).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from harness.errors import InputError
-from harness.fileio import atomic_write_json
+from harness.fileio import atomic_write_json, make_folder
 
 INDEX = "registry.json"
+LOCK = "registry.json.lock"
+LOCK_TIMEOUT_S = 120.0
+"""How long a promotion or rollback waits for another one holding the registry before it gives up (exit 2)."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -89,3 +107,37 @@ def load_index(root: Path) -> dict[str, TaskEntry]:
 def save_index(root: Path, index: dict[str, TaskEntry]) -> None:
     """Write ``registry.json`` atomically."""
     atomic_write_json(root / INDEX, {"tasks": {task: entry.to_json() for task, entry in index.items()}})
+
+
+@contextmanager
+def updating_index(root: Path, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[dict[str, TaskEntry]]:
+    """The registry's index, read under its exclusive lock and written back (atomically) when the block ends.
+
+    A block that raises writes nothing. While another process holds the lock this waits, with one
+    line on stderr, for up to ``timeout_s`` seconds.
+
+    Raises:
+        InputError: the lock was not free within ``timeout_s`` (``registry-busy``), or the index is damaged.
+    """
+    make_folder(root)
+    lock = FileLock(root / LOCK)
+    started = time.monotonic()
+    try:
+        lock.acquire(timeout=0.5)
+    except Timeout:
+        print(f"harness: waiting for another process that is changing the registry ({root / LOCK})", file=sys.stderr)
+        try:
+            lock.acquire(timeout=max(0.0, timeout_s - (time.monotonic() - started)))
+        except Timeout:
+            raise InputError(f"another process has held the registry lock for over {timeout_s:.0f} s; wait for it to "
+                             "finish and retry (a stopped process releases the lock itself)", path=str(root / LOCK),
+                             code="registry-busy") from None
+    try:
+        waited = time.monotonic() - started
+        if waited > 0.5:
+            log.info("registry lock acquired after %.2f s", waited)
+        index = load_index(root)
+        yield index
+        save_index(root, index)
+    finally:
+        lock.release()
