@@ -66,3 +66,9 @@ class CorruptArtifact(InputError):
     """An artifact the harness wrote (a run folder, a manifest, a decision) that cannot be read whole."""
 
     code = "corrupt-artifact"
+
+
+class DiskFull(InputError):
+    """The device holding an output ran out of space; nothing that was there before was replaced."""
+
+    code = "disk-full"

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError
+from harness.errors import DiskFull, InputError
 
 _CHUNK = 1 << 20
 
@@ -72,6 +72,46 @@ def check_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path
     return path
 
 
+def is_no_space(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) says the device or the quota is full."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(seen)
+        if "No space left on device" in text or "database or disk is full" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} bytes"
+
+
+def disk_full(path: str | os.PathLike[str], needed_bytes: int | None = None, *, at_least: bool = False) -> DiskFull:
+    """The one-line error for an output that did not fit: the path, the space free there and the space needed."""
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = f"{_size(shutil.disk_usage(folder).free)} free there"
+    except OSError:
+        free = "free space unknown"
+    needed = f"; this write needs {'more than' if at_least else 'about'} {_size(needed_bytes)}" if needed_bytes else ""
+    return DiskFull(f"no space left on the device that holds it ({free}{needed}); free some space or write "
+                    "elsewhere, then rerun: the files that were there before are unchanged", path=str(path))
+
+
+def folder_bytes(folder: str | os.PathLike[str]) -> int:
+    """The bytes of the files below ``folder`` (what a write had got through when it failed)."""
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -109,7 +149,12 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` atomically (temporary file, fsync, rename)."""
     path = Path(path)
     make_folder(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        if is_no_space(exc):
+            raise disk_full(path, len(text.encode("utf-8"))) from None
+        raise
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -117,8 +162,10 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if is_no_space(exc):
+            raise disk_full(path, len(text.encode("utf-8"))) from None
         raise
 
 
@@ -207,11 +254,18 @@ def atomic_directory(final: str | os.PathLike[str]) -> Iterator[Path]:
     if final.exists():
         raise FileExistsError(final)
     make_folder(final.parent)
-    with held_folder(final.parent, f".{final.name}.") as tmp:
-        try:
-            os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp creates 0700
-            yield tmp
-            os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+    written = 0
+    try:
+        with held_folder(final.parent, f".{final.name}.") as tmp:
+            try:
+                os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp creates 0700
+                yield tmp
+                os.replace(tmp, final)
+            except BaseException as exc:
+                written = folder_bytes(tmp) if is_no_space(exc) else 0
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+    except BaseException as exc:
+        if is_no_space(exc) and not isinstance(exc, DiskFull):
+            raise disk_full(final, written or None, at_least=True) from None
+        raise

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
-from harness.errors import InputError
-from harness.fileio import held_folder, remove_abandoned
+from harness.errors import DiskFull, InputError
+from harness.fileio import disk_full, folder_bytes, held_folder, is_no_space, remove_abandoned
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,10 @@ def work_folder(output_dir: str | os.PathLike[str]) -> Iterator[Path]:
         try:
             with _sigterm_unwinds():
                 yield folder
+        except Exception as exc:
+            if is_no_space(exc) and not isinstance(exc, DiskFull):  # a checkpoint or the candidate did not fit
+                raise disk_full(out, folder_bytes(folder), at_least=True) from None
+            raise
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 

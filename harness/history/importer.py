@@ -8,12 +8,13 @@ path and skipped; every run is its own transaction, so nothing is ever half-inde
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import CorruptArtifact
-from harness.fileio import is_held
+from harness.fileio import disk_full, is_held, is_no_space
 from harness.history.schema import connect
 from harness.history.store import default_store_path, write_decision, write_run
 from harness.manifests import CandidateManifest, read_manifest
@@ -38,10 +39,21 @@ def import_paths(paths: Iterable[str | Path], store_path: str | Path | None = No
     A folder holding ``manifest.json`` or ``results.jsonl`` is a run unless its manifest is a
     candidate's; ``*.partial`` folders (interrupted writes) are reported as skipped.
     """
+    summary = ImportSummary()
+    store = Path(store_path or default_store_path())
+    try:
+        _import_into(store, paths, summary)
+    except sqlite3.OperationalError as exc:
+        if is_no_space(exc):  # the transaction of the run being written was rolled back: the store is as it was
+            raise disk_full(store) from None
+        raise
+    return summary
+
+
+def _import_into(store: Path, paths: Iterable[str | Path], summary: ImportSummary) -> None:
     from harness.history.readers import read_decision, read_run
 
-    summary = ImportSummary()
-    conn = connect(store_path or default_store_path())
+    conn = connect(store)
     try:
         for kind, path in _discover(paths):
             if kind == "partial":
@@ -59,7 +71,6 @@ def import_paths(paths: Iterable[str | Path], store_path: str | Path | None = No
             (summary.indexed if changed else summary.unchanged).append(str(path))
     finally:
         conn.close()
-    return summary
 
 
 def _discover(paths: Iterable[str | Path]) -> Iterable[tuple[str, Path]]:

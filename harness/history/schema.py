@@ -56,6 +56,10 @@ CREATE INDEX IF NOT EXISTS figures_task_name ON figures (task, name, time);
 """
 
 
+BUSY_TIMEOUT_S = 60
+"""How long a writer waits for another process's transaction before it fails (``bench/concurrency.py``)."""
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """Open (creating if needed) the store at ``path``: WAL, foreign keys, schema at :data:`SCHEMA_VERSION`.
 
@@ -64,7 +68,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -77,6 +81,8 @@ def connect(path: str | Path) -> sqlite3.Connection:
             conn.executescript(f"BEGIN; {DDL} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "full" in str(exc)):
+            raise  # busy past the timeout, or no space: not a damaged file (the callers say which)
         raise InputError(f"unreadable history store ({exc}); move it aside and run `harness history import runs/`",
                          path=str(path), code="history-unreadable") from exc
     except BaseException:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from harness.errors import HarnessError
+from harness.fileio import disk_full, is_no_space
 from harness.history.records import DecisionRecord, Figure, RunRecord
 from harness.history.schema import connect
 
@@ -49,11 +50,17 @@ def _quietly(index: Callable[[], T], what: str | Path, failed: T) -> T:
 
 def _with_store(store_path: str | Path | None, write: Callable[[sqlite3.Connection], T]) -> T:
     """``write`` on a connection to the store (default :func:`default_store_path`), closed afterwards."""
-    conn = connect(store_path or default_store_path())
+    store = Path(store_path or default_store_path())
     try:
-        return write(conn)
-    finally:
-        conn.close()
+        conn = connect(store)
+        try:
+            return write(conn)
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        if is_no_space(exc):  # the transaction was rolled back: the store is as it was
+            raise disk_full(store) from None
+        raise
 
 
 def _existing(conn: sqlite3.Connection, table: str, key: str, value: str) -> str | None:
