@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import platform
 import statistics
 import sys
@@ -27,11 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness.eval.cache import GenerationCache  # noqa: E402
+from harness.history.schema import BUSY_TIMEOUT_S  # noqa: E402
 from harness.history.store import index_run  # noqa: E402
 from harness.records import Generation  # noqa: E402
 from tests.synthetic_runs import write_synthetic_run  # noqa: E402
 
 BATCH = 100  # generations per cache write (one variant of a 100-case held-out set)
+CACHE_TIMEOUT_S = GenerationCache.__init__.__defaults__[0]  # type: ignore[index]
 
 
 def cpu_line() -> str:
@@ -42,8 +45,9 @@ def cpu_line() -> str:
 
 
 def make_runs(folder: Path, writer: int, n: int) -> list[Path]:
-    return [write_synthetic_run(folder / f"w{writer}", f"task{writer}", f"2026-03-{i % 28 + 1:02d}T{i % 24:02d}:{writer:02d}:00+00:00",
-                                {"prompt-only": [[1], [0]] * 50, "fine-tuned": [[1], [1]] * 50}) for i in range(n)]
+    scores = {"prompt-only": [[1], [0]] * 50, "fine-tuned": [[1], [1]] * 50}
+    return [write_synthetic_run(folder / f"w{writer}", f"task{writer}",
+                                f"2026-03-{i % 28 + 1:02d}T{i % 24:02d}:{writer:02d}:00+00:00", scores) for i in range(n)]
 
 
 def writer(args: tuple[int, Path, int, multiprocessing.synchronize.Barrier | None]) -> tuple[list[float], list[float]]:
@@ -74,7 +78,7 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    print(f"machine: {cpu_line()}")
+    print(f"machine: {cpu_line()}; load average before {os.getloadavg()[0]:.1f} (other work on the cores colours every figure)")
     with tempfile.TemporaryDirectory() as alone_dir:
         alone = writer((0, Path(alone_dir), args.runs, None))
     with tempfile.TemporaryDirectory() as shared_dir:
@@ -82,10 +86,10 @@ def main() -> None:
         barrier = context.Manager().Barrier(args.writers)
         with context.Pool(args.writers) as pool:
             together = pool.map(writer, [(i, Path(shared_dir), args.runs, barrier) for i in range(args.writers)])
-    for name, position, timeout in (("history store", 0, 30), ("generation cache", 1, 60)):
+    for name, position, timeout in (("history store", 0, BUSY_TIMEOUT_S), ("generation cache", 1, CACHE_TIMEOUT_S)):
         shared = [t for result in together for t in result[position]]
         print(f"{name:17} alone: {summary(alone[position])} | {args.writers} writers: {summary(shared)} "
-              f"| gives up after {timeout} s")
+              f"| gives up after {timeout:.0f} s")
 
 
 if __name__ == "__main__":

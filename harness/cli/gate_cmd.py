@@ -24,20 +24,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config_option(parser, help="eval config with a gate section (default: ./harness.yaml)")
     parser.add_argument("--promote", action="store_true", help="on accept, make it the task's current adapter")
     parser.add_argument("--runs-dir", default="runs", help="where the gate's eval run is written")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="outputs per case with sampling (default 1); statistics take the case, not the sample, as the unit")
     add_cache_options(parser)
     add_format_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.errors import InputError
     from harness.eval.runner import EvalOptions
     from harness.gate.promote import promote
     from harness.gate.run import run_gate
     from harness.registry.deployments import registry_root
 
+    if args.repeats < 1:
+        raise InputError(f"--repeats must be a positive integer, got {args.repeats}", code="bad-option")
     if args.variant or not args.candidate:
         return _run_variant(args)
-    decision = run_gate(args.candidate, args.config, EvalOptions(runs_dir=Path(args.runs_dir), cache_mode=args.cache_mode))
+    decision = run_gate(args.candidate, args.config, EvalOptions(runs_dir=Path(args.runs_dir), cache_mode=args.cache_mode,
+                                                                 repeats=args.repeats))
     if not wants_json(args):
         print(decision_table(decision))
     promoted = None
@@ -64,7 +70,7 @@ def _run_variant(args: argparse.Namespace) -> int:
         raise InputError("give a CANDIDATE folder, or --variant NAME without a candidate and without --promote "
                          "(variants are deployed by `harness decide --promote`)", code="usage")
     decision = variant_decision(args.variant, args.config, EvalOptions(runs_dir=Path(args.runs_dir),
-                                                                       cache_mode=args.cache_mode))
+                                                                       cache_mode=args.cache_mode, repeats=args.repeats))
     write_decision(decision, Path(decision.candidate_path or "."))
     if wants_json(args):
         print_json({"decision": decision, "promoted": None})
