@@ -49,6 +49,8 @@ BENCHMARKS = (
     Benchmark("monitor", "monitor 100,000 log lines", "30 s budget", 1.0),
     Benchmark("report", "report over 1,000 runs", "10 s budget", 1.0),
     Benchmark("distributed", "tiny training wall, 2 processes (torchrun)", "1 process", 1.0),
+    Benchmark("tone", "tone scoring of the replies (embedding, classifier, fluency)", "generating them", 0.1),
+    Benchmark("floor", "the stage furthest from its floor (decode today)", "matmul rate and memory bandwidth", 2.0),
 )
 
 

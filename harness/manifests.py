@@ -151,15 +151,39 @@ class CasesInfo:
 
 
 @dataclass(frozen=True)
+class EngineInfo:
+    """A serving engine as it describes itself (vLLM: ``/version`` and ``/v1/models``); dtype and
+    ``--max-lora-rank`` are not exposed by its API and are not recorded."""
+
+    version: str | None = None
+    """The engine's version (``GET /version``)."""
+    model: str | None = None
+    """The served model's id."""
+    root: str | None = None
+    """The served model's path on the engine's machine."""
+    max_model_len: int | None = None
+    """The context length the engine applies."""
+    weights_sha256: str | None = None
+    """sha256 of ``model.safetensors`` under ``root`` when that folder was readable by the harness."""
+
+    def to_dict(self) -> JSONMap:
+        return {"version": self.version, "model": self.model, "root": self.root, "max_model_len": self.max_model_len,
+                "weights_sha256": self.weights_sha256}
+
+
+@dataclass(frozen=True)
 class BackendInfo:
     """The backend a run generated with, and the model's identity (path or id, revision or weights hash)."""
 
     kind: str | None = None
     model: JSONMap | None = None
     """The identity as the backend gives it (:meth:`~harness.eval.backends.Backend.identity`): compared whole."""
+    engine: EngineInfo | None = None
+    """The serving engine behind an openai backend, when it describes itself (absent from older manifests)."""
 
     def to_dict(self) -> JSONMap:
-        return {"kind": self.kind, "model": self.model}
+        engine = {} if self.engine is None else {"engine": self.engine.to_dict()}
+        return {"kind": self.kind, "model": self.model, **engine}
 
 
 @dataclass(frozen=True)
@@ -204,6 +228,8 @@ class RunManifest:
     """Keys of the file no field holds."""
     schema_version: int = RUN_SCHEMA_VERSION
     kind: Literal["harness-run"] = RUN_KIND
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Variants of the config left out of the run, with why (an adapter variant with nothing to load yet)."""
 
     def to_dict(self) -> JSONMap:
         """The manifest as ``manifest.json`` holds it."""
@@ -214,11 +240,22 @@ class RunManifest:
             "variants": {name: v.to_dict() for name, v in self.variants.items()}, "decoding": self.decoding,
             "repeats": self.repeats, "cache_mode": self.cache_mode,
             "environment": None if self.environment is None else self.environment.to_dict(),
+            "skipped": dict(self.skipped),
         }
 
 
 _RUN_KEYS = ("schema_version", "kind", "run_id", "created_at", "task", "config", "config_sha256", "cases", "split_sha256",
-             "backend", "variants", "decoding", "repeats", "cache_mode", "environment")
+             "backend", "variants", "decoding", "repeats", "cache_mode", "environment", "skipped")
+
+
+def _engine(source: _Source, backend: JSONMap) -> EngineInfo | None:
+    engine = source.mapping(backend, "engine", "backend.")
+    if engine is None:
+        return None
+    where = "backend.engine."
+    return EngineInfo(source.string(engine, "version", where), source.string(engine, "model", where),
+                      source.string(engine, "root", where), source.integer(engine, "max_model_len", where),
+                      source.string(engine, "weights_sha256", where))
 
 
 def _run_manifest(source: _Source, data: JSONMap) -> RunManifest:
@@ -240,10 +277,12 @@ def _run_manifest(source: _Source, data: JSONMap) -> RunManifest:
         cases=CasesInfo(source.string(cases, "path", "cases."), source.string(cases, "sha256", "cases."),
                         source.integer(cases, "count", "cases."), source.integer(cases, "limit", "cases.")),
         split_sha256=source.string(data, "split_sha256"),
-        backend=BackendInfo(source.string(backend, "kind", "backend."), source.mapping(backend, "model", "backend.")),
+        backend=BackendInfo(source.string(backend, "kind", "backend."), source.mapping(backend, "model", "backend."),
+                            _engine(source, backend)),
         variants=variants, decoding=source.mapping(data, "decoding"), repeats=repeats or 1,
         cache_mode=source.string(data, "cache_mode"), environment=_environment(source, data),
-        extra=_rest(data, _RUN_KEYS), schema_version=source.version(data))
+        extra=_rest(data, _RUN_KEYS), schema_version=source.version(data),
+        skipped={str(k): str(v) for k, v in (source.mapping(data, "skipped") or {}).items()})
 
 
 def read_run_manifest(path: str | Path) -> RunManifest:

@@ -128,3 +128,31 @@ def minimum_detectable_effect(n: int, sd: float, *, confidence: float = 0.95, po
         return float("inf")
     z_alpha = sps.norm.ppf(1 - (1 - confidence) / 2)
     return float((z_alpha + sps.norm.ppf(power)) * sd / np.sqrt(n))
+
+
+def paired_cluster_bootstrap(baseline: Sequence[Sequence[float]], candidate: Sequence[Sequence[float]], *,
+                             n_resamples: int = 10_000, confidence: float = 0.95, seed: int = 0) -> PairedDelta:
+    """Paired bootstrap with the case as the unit when each case has several samples (repeats).
+
+    ``baseline[i]`` and ``candidate[i]`` are case ``i``'s samples; each case's samples are averaged
+    before resampling cases (repeats of one case are not independent cases; with equal sample counts
+    this is the cluster bootstrap of the mean). ``n`` is the number of cases.
+    """
+    b = [float(np.mean(samples)) for samples in baseline]
+    c = [float(np.mean(samples)) for samples in candidate]
+    return paired_bootstrap(b, c, n_resamples=n_resamples, confidence=confidence, seed=seed)
+
+
+def pass_at_k(n: int, passed: int, k: int) -> float:
+    """Unbiased pass@k from ``n`` samples of which ``passed`` passed: P(at least one of k drawn passes)
+    (Chen et al., "Evaluating Large Language Models Trained on Code", 2021)."""
+    if not 0 < k <= n or not 0 <= passed <= n:
+        raise ValueError(f"need 0 < k <= n and 0 <= passed <= n, got n={n}, passed={passed}, k={k}")
+    return 1.0 - float(sps.hypergeom.pmf(0, n, passed, k))
+
+
+def pass_hat_k(n: int, passed: int, k: int) -> float:
+    """pass^k from ``n`` samples of which ``passed`` passed: P(all k drawn pass) (Yao et al., tau-bench, 2024)."""
+    if not 0 < k <= n or not 0 <= passed <= n:
+        raise ValueError(f"need 0 < k <= n and 0 <= passed <= n, got n={n}, passed={passed}, k={k}")
+    return float(sps.hypergeom.pmf(k, n, passed, k))

@@ -11,13 +11,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 import harness.reports.load as load
-from harness.reports.casediff import LABELS, CaseChange, label_cases
+from harness.reports.casediff import LABELS, CaseChange, label_cases, verdicts
 from harness.reports.compare import Comparison, compare
 from harness.reports.load import CaseScores, RunInfo
 from harness.reports.model import Cost, TableRow, Trend, Winner
 from harness.reports.plots import Marker, Point, date_number, trends_svg
 
 from harness.history.records import Figure, MetricRow
+from harness.stats import pass_at_k, pass_hat_k
 
 CASES_SHOWN = 25
 TEXT_SHOWN = 2_000
@@ -59,10 +60,21 @@ def case_diff(conn: sqlite3.Connection, runs: Sequence[RunInfo], latest: CaseSco
         for run_id in (r for r in same if r not in loaded):
             loaded[run_id] = load.case_scores(conn, run_id)
         changes += label_cases(variant, latest, previous, [loaded[run_id] for run_id in same])
+    for change in changes:
+        change.failing_metrics += repeats_note(latest, change.variant, change.case_id)
     grouped: dict[str, list[CaseChange]] = {label: [c for c in changes if c.label == label] for label in LABELS}
     shown = {label: items[:CASES_SHOWN] for label, items in grouped.items()}
     _fill(conn, head, [c for items in shown.values() for c in items], page_link)
     return shown, {label: len(items) for label, items in grouped.items()}
+
+
+def repeats_note(scores: CaseScores, variant: str, case_id: str) -> list[str]:
+    """With repeats, how many of a case's samples passed and its pass^K / pass@K (empty for one sample)."""
+    outcomes = verdicts({variant: {case_id: scores.get(variant, {}).get(case_id, {})}}, variant).get(case_id, [])
+    if len(outcomes) < 2:
+        return []
+    k, passed = len(outcomes), sum(outcomes)
+    return [f"passed {passed}/{k} samples: pass^{k} {pass_hat_k(k, passed, k):.0f}, pass@{k} {pass_at_k(k, passed, k):.0f}"]
 
 
 def _fill(conn: sqlite3.Connection, run: RunInfo, changes: list[CaseChange], page_link: str) -> None:

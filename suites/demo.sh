@@ -128,6 +128,13 @@ step "11. the nightly report: history of every run and decision above"
 harness report --out "$out/report"
 echo "report: $(pwd)/$out/report/index.html ($(du -k "$out/report/index.html" | cut -f1) KiB) and $out/report/report.md"
 
+step "12. the first hour of a new team on data it brings (suites/returns): init -> baselines -> train -> decide -> pytest"
+set +e
+bash suites/returns/first_hour.sh "$out/returns"  # its own project folder: the repository's suites/ are not touched
+returns_status=$?
+set -e
+echo "first hour on suites/returns: exit $returns_status (the table above gives each step's exit code and time)"
+
 step_seconds+=($((SECONDS - step_started)))
 printf '\n| step | seconds |\n|---|---|\n'
 for i in "${!step_names[@]}"; do printf '| %s | %d |\n' "${step_names[$i]%%:*}" "${step_seconds[$i]}"; done

@@ -51,3 +51,28 @@ def tiny_adapters(tiny_checkpoint, tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("adapters")
     return {name: make_adapter(tiny_checkpoint, folder / name, seed=seed, effective=effective)
             for name, seed, effective in (("a", 1, True), ("b", 2, True), ("noop", 3, False))}
+
+
+@pytest.fixture(scope="session")
+def vllm_engine(tmp_path_factory):
+    """A real vLLM CPU server on the embedded model (``tests/vllm_server.py``), one per session.
+
+    Yields a :class:`tests.vllm_server.SessionEngine`: ``.get()`` is the running server. Without the
+    vLLM virtualenv (``bash .ci/vllm_env.sh``) the engine tests fail under CI (``CI=true``) and are
+    skipped elsewhere, with the reason.
+    """
+    import os
+
+    from harness.models import resolve_model
+    from tests.vllm_server import MODEL_NAME, SessionEngine, missing_reason
+
+    reason = missing_reason()
+    if reason:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"engine tests cannot run under CI: {reason}")
+        pytest.skip(reason)
+    engine = SessionEngine(resolve_model(MODEL_NAME).location, tmp_path_factory.mktemp("vllm"))
+    try:
+        yield engine
+    finally:
+        engine.close()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from harness.cli.options import add_cache_options, add_config_option, add_format_option, print_json, wants_json
 
 if TYPE_CHECKING:
+    from harness.eval.runner import EvalOptions
     from harness.gate.ladder.record import LadderDecision
 
 
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     history = write_ladder(decision, root)
     if not wants_json(args):
         print_ladder(decision, history)
+        print_changed_items(decision, args.config, EvalOptions(runs_dir=Path(args.runs_dir), cache_mode=args.cache_mode))
     promoted = None
     if decision.verdict == "deploy" and args.promote:
         entry = promote_ladder(decision.task, root)
@@ -59,11 +61,51 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_ladder(decision: LadderDecision, history: Path) -> None:
-    """The recommendation, its reasons and one line per rung."""
+    """The recommendation, the table of rungs (metric, comparisons, checks, cost), the reasons and the remedies."""
+    from harness.gate.ladder.table import ladder_table, remedies
+
     print(f"ladder {decision.task}: {decision.verdict.upper()}{f' {decision.chosen}' if decision.chosen else ''}")
-    for line in decision.reasons:
+    for line in ladder_table(decision):
         print(f"  {line}")
-    for rung in decision.rungs:
-        beats = ", ".join(f"{base}: {verdict}" for base, verdict in rung.beats.items())
-        print(f"  {rung.variant:16} {rung.kind:8} eligible: {rung.eligible:13} {f'beats {beats}' if beats else ''}".rstrip())
+    for line in decision.reasons[1:]:
+        print(f"  {line}")
+    for line in remedies(decision, replay_used(decision)):
+        print(line)
     print(f"decision: {history}")
+
+
+def replay_used(decision: LadderDecision) -> dict[str, bool]:
+    """Per adapter rung: whether its candidate trained with replay (its manifest records ``data.replay``)."""
+    from harness.errors import HarnessError
+    from harness.manifests import read_candidate_manifest
+
+    used = {}
+    for rung in decision.rungs:
+        if rung.kind == "adapter" and rung.reference:
+            try:
+                data = read_candidate_manifest(Path(rung.reference)).data
+            except HarnessError:
+                continue
+            used[rung.variant] = bool(data and data.extra.get("replay"))
+    return used
+
+
+def print_changed_items(decision: LadderDecision, config_path: str, options: EvalOptions) -> None:
+    """For an adapter rung whose general check fails while token loss passes: 2-3 general items it changed."""
+    from harness.eval.backends import make_backend
+    from harness.gate.ladder.changed import changed_general_items
+    from harness.gate.ladder.run import ladder_rules
+    from harness.gate.ladder.table import disagrees
+    from harness.gate.run import loaded_config
+
+    rungs = [r for r in decision.rungs if r.kind == "adapter" and r.reference and disagrees(r)]
+    if not rungs:
+        return
+    config = loaded_config(config_path)
+    rules, backend = ladder_rules(config), make_backend(config)
+    for rung in rungs:
+        items = changed_general_items(config, rules, rung.variant, Path(rung.reference or ""), backend, options)
+        print(f"general items {rung.variant} answers differently (base model against candidate), of {rules.general.items}:")
+        for item in items:
+            for line in item.lines():
+                print(line)

@@ -1,5 +1,9 @@
 """``harness eval``: run the variants of a harness.yaml over its held-out cases and write the run.
 
+An adapter variant whose registry reference names no adapter yet (``current:<task>`` before the
+first deployment) is skipped with one line saying why, unless asked for with ``--variant``: the
+baselines run before any fine-tune exists, as the seed orders.
+
 Exit 0 when the run is written and usable, 1 when every generation of some variant failed (the
 run is still written, but unusable for that variant; stderr names it and its first error),
 2 usage or input error.
@@ -46,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
                           runs_dir=Path(args.runs_dir))
     result = run_eval(config, options)
     summary = variant_summary(result.results)
+    for name, why in result.skipped.items():  # e.g. the fine-tuned rung before the first deployment
+        print(f"harness eval: skipped variant {name!r}: {why}", file=sys.stderr)
     if not wants_json(args):
         print(summary.to_string())
         print(result.path)
@@ -57,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"harness eval: every generation of variant {variant!r} failed; the run is unusable for it; "
                   f"first error: {errors[0]}", file=sys.stderr)
     if wants_json(args):
+        skipped = {"skipped_variants": result.skipped} if result.skipped else {}  # present when a variant was skipped
         print_json({"run": result.path, "run_id": result.manifest.run_id, "summary": summary,
-                    "failed_variants": failed})
+                    "failed_variants": failed, **skipped})
     return 1 if failed else 0
 
 

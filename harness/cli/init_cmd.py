@@ -11,9 +11,7 @@ import argparse
 from pathlib import Path
 
 from harness.cli.options import add_format_option, print_json, wants_json
-from harness.cli.starter import StarterRequest, init_task
-
-MIN_CASES = 50  # the starter gate's min_cases
+from harness.cli.starter import MIN_CASES, StarterRequest, init_task
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,9 +34,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("suites") / args.task)
     result = init_task(StarterRequest(Path(args.data), args.task, out, Path(args.schema) if args.schema else None,
                                       args.model, args.eval_split, args.seed, args.force))
+    steps = next_steps(out, args.schema)
     if wants_json(args):
         print_json({"folder": out, "files": result.files, "train": result.n_train, "heldout": result.n_heldout,
-                    "fields": result.fields, "min_cases": MIN_CASES})
+                    "fields": result.fields, "min_cases": MIN_CASES, "next_steps": steps,
+                    "heldout_advice": result.advice.to_dict()})
         return 0
     for path in result.files:
         print(f"wrote {path}")
@@ -48,7 +48,31 @@ def run(args: argparse.Namespace) -> int:
     if result.n_heldout < MIN_CASES:
         print(f"note: the gate needs {MIN_CASES} held-out cases (min_cases) and will say inconclusive with "
               f"{result.n_heldout}; add data or raise --eval-split")
-    print(f"next: harness lint {args.data} --heldout {out / 'data/heldout.jsonl'}; harness train {out / 'lora.yaml'} "
-          f"(prints candidates/<id>); harness gate candidates/<id> --config {out / 'harness.yaml'} --promote; "
-          f"pytest {out}")
+    for line in result.advice.lines(args.eval_split):
+        print(line)
+    print("next, in the seed's order (prompt first, then RAG, fine-tune last):")
+    for number, (command, why) in enumerate(steps, 1):
+        print(f"  {number}. {command}")
+        print(f"     {why}")
     return 0
+
+
+def next_steps(out: Path, schema: str | None) -> list[tuple[str, str]]:
+    """The path after ``init``, each command with what it is for: lint, baselines, train, the ladder, CI, nightly."""
+    config = out / "harness.yaml"
+    return [
+        (f"harness lint {out / 'data/train.jsonl'}{f' --schema {schema}' if schema else ''} "
+         f"--heldout {out / 'data/heldout.jsonl'}",
+         "every problem in the data at once, and no held-out example in training"),
+        (f"harness eval --config {config}",
+         "the baselines before any training: what prompt-only and RAG score (the table) and where the run is "
+         "(runs/<id>); the fine-tuned variant is skipped until an adapter exists"),
+        (f"harness train {out / 'lora.yaml'}",
+         "a LoRA candidate in candidates/<id> (replay against forgetting is on: see lora.yaml)"),
+        (f"harness decide --config {config} --promote",
+         "the ladder: deploys the cheapest rung that no costlier one beats, the latest candidate included; "
+         "a rejection names its remedy"),
+        (f"pytest {out}", "in CI: the deploy gate of what is deployed (`pytest suites/` for every task)"),
+        (f"harness eval --config {config} && harness report --out report --fail-on-regression",
+         "nightly: a fresh run and the report of what moved (README, 'The nightly report')"),
+    ]

@@ -43,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample.add_argument("--n", type=int, default=60, help="items to pick (default 60)")
     sample.add_argument("--out", required=True, help="labels CSV to write; the judge scores go to OUT.judge.jsonl")
     sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--raters", metavar="A,B,C", help="one CSV per rater (OUT.A.csv, ...) instead of one OUT")
+    sample.add_argument("--overlap", type=float, default=0.0, metavar="SHARE", help="with --raters: the share of the "
+                        "items every rater labels (the human ceiling; 30+ shared items for the alternative annotator "
+                        "test); the rest go to one rater each")
+    sample.add_argument("--uniform", action="store_true", help="a uniform random sample instead of a stratified one "
+                        "(what the gate's prediction-powered judge comparison needs)")
     sample.set_defaults(handler=sample_cmd)
 
 
@@ -115,6 +121,8 @@ def score_cmd(args: argparse.Namespace) -> int:
 def sample_cmd(args: argparse.Namespace) -> int:
     from harness.judge.sample import write_sample
 
-    out, hidden = write_sample(args.run_dir, args.n, args.out, args.seed)
-    print(f"wrote {out} (for labellers) and {hidden} (judge scores: keep it from labellers)")
+    raters = [r.strip() for r in args.raters.split(",")] if args.raters else []
+    written, hidden = write_sample(args.run_dir, args.n, args.out, args.seed, raters=raters, overlap=args.overlap,
+                                   uniform_sample=args.uniform)
+    print(f"wrote {', '.join(map(str, written))} (for labellers) and {hidden} (judge scores: keep it from labellers)")
     return 0

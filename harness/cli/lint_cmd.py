@@ -7,10 +7,14 @@ import json
 from pathlib import Path
 
 from harness.cli.options import add_format_option, wants_json
+from harness.data.heldout_size import HeldoutAdvice, advise
 from harness.data.lint import LintOptions, LintReport, lint, report_json
 from harness.data.schema import OutputSchema
 from harness.data.tokens import ChatTokenizer, TokenCounter
 from harness.errors import InputError
+
+DEFAULT_SPLIT = 0.1
+"""``harness init``'s default ``--eval-split``: the split lint's held-out advice assumes without ``--heldout``."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,8 +36,34 @@ def run(args: argparse.Namespace) -> int:
     if args.model != "none":
         options.tokens = token_counter(args.model)
     report = lint(args.data, options)
-    print(report_json(report) if wants_json(args) else report_text(report))
+    advice = heldout_advice(args.data, args.heldout, options.schema) if not report.summary["errors"] else None
+    if wants_json(args):
+        document = json.loads(report_json(report))
+        if advice is not None:
+            document["heldout_advice"] = advice.to_dict()
+        print(json.dumps(document, indent=2))
+    else:
+        print(report_text(report))
+        for line in advice.lines() if advice is not None else []:
+            print(line)
     return 1 if report.failed(strict=args.strict) else 0
+
+
+def heldout_advice(data: str, heldout: str | None, schema: OutputSchema | None) -> HeldoutAdvice | None:
+    """Held-out cases per class of the schema's scored fields: of ``--heldout``, else of the split ``harness init``
+    makes by default (``--eval-split 0.1``, seed 0). None without a schema that names fields."""
+    from harness.cli.starter import MIN_CASES, schema_fields
+    from harness.data.load import load_examples
+    from harness.data.split import assign
+
+    fields = schema_fields(schema.validator.schema)[0] if schema is not None else ()
+    if not fields:
+        return None
+    examples = load_examples(data)
+    if heldout:
+        held = load_examples(heldout)
+        return advise(held, [*examples, *held], fields, MIN_CASES)
+    return advise(assign(examples, DEFAULT_SPLIT, 0).heldout, examples, fields, MIN_CASES)
 
 
 def token_counter(spec: str) -> TokenCounter:

@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from harness.data.heldout_size import HeldoutAdvice, advise
 from harness.data.load import load_examples
 from harness.data.schema import OutputSchema
 from harness.data.split import OUTPUT_NAMES, write_split
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TASK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CHARS_PER_TOKEN = 3  # a low estimate for English and JSON, so the token cap leaves room
+MIN_CASES = 50  # the starter gate's min_cases
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class StarterResult:
     n_train: int
     n_heldout: int
     fields: tuple[str, ...]
+    advice: HeldoutAdvice
+    """Held-out cases per class of each scored field, the effect the gate can detect, the split that would do."""
 
 
 def suite_file_name(task: str) -> str:
@@ -93,7 +97,9 @@ def init_task(request: StarterRequest) -> StarterResult:
     for template, name in (("harness.yaml.j2", names[0]), ("lora.yaml.j2", names[1]), ("test_gate.py.j2", names[2])):
         _write(request.out / name, _environment().get_template(template).render(**context))
         files.append(request.out / name)
-    return StarterResult(files, manifest["counts"]["train"], manifest["counts"]["heldout"], context["fields"])
+    advice = advise(load_examples(request.out / "data" / "heldout.jsonl"), examples, context["fields"], MIN_CASES,
+                    request.seed)
+    return StarterResult(files, manifest["counts"]["train"], manifest["counts"]["heldout"], context["fields"], advice)
 
 
 def schema_fields(schema: dict[str, Any]) -> tuple[tuple[str, ...], str]:
@@ -126,7 +132,8 @@ def _context(request: StarterRequest, schema: tuple[Path, dict[str, Any]] | None
     return {
         "task": request.task, "data_name": request.data.name, "model": _relative(request.model, request.out),
         "schema": _relative(str(schema[0]), request.out) if schema else None, "fields": fields, "fields_note": note,
-        "primary": primary, "n_train": counts["train"], "n_heldout": counts["heldout"], "k": 4, "seed": request.seed,
+        "primary": primary, "min_cases": MIN_CASES, "n_train": counts["train"], "n_heldout": counts["heldout"], "k": 4,
+        "seed": request.seed,
         "longest_output": longest, "max_new_tokens": _token_cap(longest), "suite_dir": request.out.as_posix(),
         "output_dir": Path(os.path.relpath(Path("candidates").resolve(), request.out.resolve())).as_posix(),
     }

@@ -210,7 +210,7 @@ def load_eval_config(path: str | Path) -> EvalConfig:
     if not variants_data:
         raise source.error("variants", "variants must name at least one variant")
     variants = {str(name): _variant(source, str(name), spec) for name, spec in variants_data.items()}
-    scoring = parse_section(source, "scoring", data.get("scoring"), ScoringSection)
+    scoring = _tone_defaults(parse_section(source, "scoring", data.get("scoring"), ScoringSection), model)
     gate = parse_section(source, "gate", data.get("gate"), GateSection)
     return EvalConfig(
         task=_string(source, "task", data["task"]), model=model,
@@ -231,6 +231,15 @@ def _rules(source: ConfigSource, gate: GateSection, variants: dict[str, VariantS
         if given:
             raise
         return None
+
+
+def _tone_defaults(scoring: ScoringSection, model: str) -> ScoringSection:
+    """``scoring.tone`` with its defaults from the rest of the file: fluency on the config's model, rules of ``style``."""
+    tone = scoring.tone
+    if tone is None:
+        return scoring
+    return replace(scoring, tone=replace(tone, fluency_model=tone.fluency_model or model,
+                                         rules=tone.rules if tone.rules is not None else scoring.style))
 
 
 def _string(source: ConfigSource, key: str, value: Any) -> str:

@@ -12,9 +12,13 @@
       general: {items: builtin:general, tolerance: 0.05, max_new_tokens: 48}  # or a path
       forgetting: {text: builtin:general-text, tolerance: 0.10}  # or a path
       judge_metrics: []                # metrics that count only while the judge's stored calibration passes
-      judge: {rubric: judge/rubric.yaml, store: ../../.harness/judge, max_age_days: 30}
+      judge: {rubric: judge/rubric.yaml, store: ../../.harness/judge, max_age_days: 30,
+              labels: null, tolerance: 0.2}  # labels: people's ratings of a uniform sample of the judged run (PPI)
       n_resamples: 10000
       field_margin: 0.05               # with scoring.fields: no field's paired lower bound below -field_margin
+      parity: {floor: 0.9}             # openai backend: share of held-out cases the engine answers as local peft does
+      sequential: false                # true: stop generating once every check's confidence sequence is settled
+      sequential_chunk: 16             # held-out cases drawn between two looks (first look at min_cases)
 
 :class:`GateRules` is that section with the candidate, baselines and fields resolved against
 the config (:func:`gate_rules`): every default lives once, on :class:`GateSection`.
@@ -59,6 +63,23 @@ class JudgeSection:
     base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible API root; unset: the local backend"})
     store: str | None = field(default=None, metadata={"help": "folder of stored calibrations", "path": True})
     max_age_days: float = field(default=30.0, metadata={"help": "the oldest calibration that still counts", "above": 0})
+    labels: str | None = field(default=None, metadata={
+        "help": "human labels on a uniform random sample of the judged run's outputs (ids case:variant:sample), for "
+                "the prediction-powered judge comparison", "path": True})
+    tolerance: float = field(default=0.2, metadata={
+        "help": "largest allowed drop of the candidate's judge score vs a baseline (PPI interval, rubric scale)", "min": 0})
+
+
+@dataclass(frozen=True)
+class ParitySection:
+    """``gate.parity``: the candidate served on the engine (openai backend) answers the held-out cases as the local
+    peft reference does."""
+
+    floor: float | None = field(default=None, metadata={
+        "help": "least share of held-out cases answered identically on the engine and by local peft (unset: no check)",
+        "min": 0, "max": 1})
+    model: str | None = field(default=None, metadata={
+        "help": "the local reference's base model (default: the config's model, without openai:)"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,10 +98,16 @@ class GateSection:
     forgetting: ForgettingSection = field(default_factory=ForgettingSection, metadata={"section": ForgettingSection})
     judge_metrics: tuple[str, ...] = field(default=(), metadata={"help": "metrics that need a judge calibration"})
     judge: JudgeSection = field(default_factory=JudgeSection, metadata={"section": JudgeSection})
+    parity: ParitySection = field(default_factory=ParitySection, metadata={"section": ParitySection})
     n_resamples: int = field(default=10_000, metadata={"help": "bootstrap resamples", "min": 100})
     fields: tuple[str, ...] = field(default=(), metadata={"help": "fields of field_macro_f1 (default: scoring.fields)"})
     field_margin: float = field(default=0.05, metadata={"help": "each field's paired lower bound must reach -field_margin",
                                                          "min": 0, "max": 1})
+    sequential: bool = field(default=False, metadata={
+        "help": "draw held-out cases in a seeded random order, in chunks, and stop generating once every check's "
+                "anytime-valid confidence sequence is settled (harness.gate.sequential)"})
+    sequential_chunk: int = field(default=16, metadata={"help": "held-out cases drawn between two looks", "min": 1})
+    sequential_seed: int = field(default=0, metadata={"help": "seed of the sequential gate's draw order"})
 
 
 @dataclass(frozen=True, kw_only=True)

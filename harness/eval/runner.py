@@ -11,19 +11,19 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from harness.config.eval_config import EvalConfig
-from harness.errors import ConfigError
+from harness.errors import ConfigError, DiskFull, InputError
 from harness.eval.backends import AttachesAdapters, Backend, make_backend
 from harness.eval.cache import GenerationCache
 from harness.eval.cases import load_cases, split_sha256
 from harness.eval.generation import CacheMode, generate_cached
 from harness.eval.variants import Variant
-from harness.fileio import atomic_directory, make_folder, sha256_file, sha256_text
+from harness.fileio import atomic_directory, disk_full, make_folder, remove_abandoned, sha256_file, sha256_text
 from harness.history import index_run
-from harness.manifests import BackendInfo, CasesInfo, Environment, RunManifest, RunVariant
+from harness.manifests import BackendInfo, CasesInfo, EngineInfo, Environment, RunManifest, RunVariant
 from harness.models.cache import cache_dir
 from harness.provenance import environment
 from harness.records import CaseResult
@@ -48,6 +48,11 @@ class EvalOptions:
     progress: bool = True
     chunk_size: int = 32
     """Requests per backend call; each finished chunk is cached at once (what a resume keeps)."""
+    case_ids: tuple[str, ...] | None = None
+    """Evaluate only these cases (after ``limit``); None: all. The sequential gate's looks."""
+    write: bool = True
+    """False: score and return the results without writing or indexing a run (a sequential gate's interim look;
+    the returned ``Run.path`` is empty)."""
 
 
 @dataclass
@@ -57,6 +62,8 @@ class Run:
     path: Path
     results: list[CaseResult]
     manifest: RunManifest
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Variants left out with why (also in ``manifest.skipped``): an adapter variant with nothing to load yet."""
 
 
 @contextmanager
@@ -84,15 +91,53 @@ def selected_variants(config: EvalConfig, names: list[str] | None) -> list[Varia
     return [Variant(spec) for name, spec in config.variants.items() if names is None or name in names]
 
 
+def loadable_variants(config: EvalConfig, names: list[str] | None) -> tuple[list[Variant], dict[str, str]]:
+    """The chosen variants, less the adapter variants whose registry reference has nothing to load yet, with why.
+
+    Before the first fine-tune is deployed, ``current:<task>`` names no adapter: a run of the whole config
+    (the seed's order: baselines first) evaluates the other variants. A variant asked for by name is never skipped.
+
+    Raises:
+        ConfigError: an unknown name.
+        InputError: a variant asked for by name has no adapter, or nothing would be left to run.
+    """
+    variants = selected_variants(config, names)
+    skipped: dict[str, str] = {}
+    for variant in variants:
+        if variant.adapter is not None and names is None:
+            try:
+                resolve_adapter(variant.spec.adapter or "")
+            except InputError as exc:
+                if exc.code != "no-adapter":
+                    raise
+                skipped[variant.spec.name] = exc.message
+    kept = [v for v in variants if v.spec.name not in skipped]
+    if skipped and not kept:
+        raise InputError(f"nothing to run: {'; '.join(f'{n}: {why}' for n, why in skipped.items())}", path=config.source,
+                         code="no-adapter")
+    return kept, skipped
+
+
 def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Backend | None = None) -> Run:
     """Evaluate the config's variants on its cases and write the run.
 
     Raises:
         InputError: bad cases, variants or scorers, or a ``runs_dir`` that cannot be a folder (all before generating).
     """
+    if backend is None:  # made here, closed here: an engine's adapters are unloaded when the run ends
+        made = make_backend(config)
+        try:
+            return run_eval(config, options, made)
+        finally:
+            close = getattr(made, "close", None)
+            if callable(close):
+                close()
     options = options or EvalOptions()
     cases = load_cases(config.cases, config.task)[: options.limit]
-    variants = selected_variants(config, options.variants)
+    if options.case_ids is not None:
+        wanted = set(options.case_ids)
+        cases = [case for case in cases if case.id in wanted]
+    variants, skipped = loadable_variants(config, options.variants)
     backend = backend or make_backend(config)
     for variant in variants:
         if variant.adapter is not None:
@@ -111,10 +156,18 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
     by_id = {case.id: case for case in cases}
     results = [CaseResult(by_id[g.case_id], g) for g in generations]
     score_results(results, scorers)
-    manifest = build_manifest(config, options, backend, variants, len(cases))
+    manifest = replace(build_manifest(config, options, backend, variants, len(cases)), skipped=skipped)
+    if not options.write:
+        return Run(Path(), results, manifest, skipped)
     path = write_run(options.runs_dir, manifest, results)
     index_run(path, quiet=True)  # the nightly report's history; a failure there never fails the run
-    return Run(path, results, manifest)
+    return Run(path, results, manifest, skipped)
+
+
+def engine_info(backend: Backend) -> EngineInfo | None:
+    """The serving engine behind the backend as it describes itself (openai backend on vLLM), else None."""
+    describe = getattr(backend, "engine_identity", None)
+    return describe() if callable(describe) else None
 
 
 def build_manifest(config: EvalConfig, options: EvalOptions, backend: Backend, variants: list[Variant],
@@ -136,7 +189,7 @@ def build_manifest(config: EvalConfig, options: EvalOptions, backend: Backend, v
         config_sha256=sha256_file(config.source) if config.source else None,
         cases=CasesInfo(config.cases, sha256_file(config.cases), n_cases, options.limit),
         split_sha256=split_sha256(config.cases),
-        backend=BackendInfo(backend.kind, backend.identity()),
+        backend=BackendInfo(backend.kind, backend.identity(), engine_info(backend)),
         variants=variant_info,
         decoding=asdict(config.decoding),
         repeats=options.repeats,
@@ -146,9 +199,18 @@ def build_manifest(config: EvalConfig, options: EvalOptions, backend: Backend, v
 
 
 def write_run(runs_dir: Path, manifest: RunManifest, results: list[CaseResult]) -> Path:
-    """Write ``<runs_dir>/<run_id>/`` atomically and return its path."""
-    with atomic_directory(Path(runs_dir) / manifest.run_id) as tmp:
-        (tmp / "results.jsonl").write_text("".join(r.to_json() + "\n" for r in results), encoding="utf-8")
-        (tmp / "manifest.json").write_text(json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n",
-                                           encoding="utf-8")
+    """Write ``<runs_dir>/<run_id>/`` atomically and return its path (after removing runs killed mid-write).
+
+    Raises:
+        DiskFull: the run did not fit (the message says how much it needs); nothing was written.
+    """
+    remove_abandoned(runs_dir, ".*.partial")
+    files = {"results.jsonl": "".join(r.to_json() + "\n" for r in results),
+             "manifest.json": json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n"}
+    try:
+        with atomic_directory(Path(runs_dir) / manifest.run_id) as tmp:
+            for name, text in files.items():
+                (tmp / name).write_text(text, encoding="utf-8")
+    except DiskFull:
+        raise disk_full(Path(runs_dir) / manifest.run_id, sum(len(t.encode("utf-8")) for t in files.values())) from None
     return Path(runs_dir) / manifest.run_id

@@ -8,7 +8,8 @@ interval, the p-value where one applies, n, and one line a human understands.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,8 @@ def primary_check(baseline: str, results: dict[str, list[CaseResult]], rules: Ga
         b, c = metric_values(base, rules.primary), metric_values(cand, rules.primary)
         pairs = [(x, y) for x, y in zip(b, c, strict=True) if x is not None and y is not None]
         if len(pairs) < rules.min_cases:
-            return GateCheck(name, "inconclusive", f"only {len(pairs)} cases scored on {rules.primary}", n=len(pairs))
+            return GateCheck(name, "inconclusive", f"only {len(pairs)} cases scored on {rules.primary}"
+                             f"{unscored_reason([*base, *cand], rules.primary)}", n=len(pairs))
         bs, cs = [p[0] for p in pairs], [p[1] for p in pairs]
         result = paired_bootstrap(bs, cs, n_resamples=rules.n_resamples, confidence=rules.confidence, seed=seed)
         binary = set(bs + cs) <= {0.0, 1.0}
@@ -69,6 +71,18 @@ def primary_check(baseline: str, results: dict[str, list[CaseResult]], rules: Ga
     if result.high <= rules.margin:
         return GateCheck(name, "fail", f"{interval}: not better than {baseline}", **common)
     return GateCheck(name, "inconclusive", f"{interval} straddles margin {rules.margin:+.3f}: no demonstrated win", **common)
+
+
+def primary_value(results: Sequence[CaseResult], rules: GateRules) -> float:
+    """One variant's value of the primary metric on its results (macro-F1 over the fields, or the mean)."""
+    return _baseline_value(results, rules)
+
+
+def unscored_reason(results: Sequence[CaseResult], metric: str) -> str:
+    """Why the first unscored case of ``metric`` was not scored (e.g. a refused tone model), as a message suffix."""
+    detail = next((s.detail for r in results for s in r.scores if s.metric == metric and s.value is None and s.detail),
+                  None)
+    return f" (first unscored: {detail})" if detail else ""
 
 
 def _baseline_value(results: Sequence[CaseResult], rules: GateRules) -> float:
@@ -154,6 +168,86 @@ def judge_check(rules: GateRules) -> GateCheck:
     if ok:
         return GateCheck(name, "pass", f"{metrics} count: {reason}")
     return GateCheck(name, "inconclusive", f"{metrics} do not count: {reason}")
+
+
+def judge_delta_check(metric: str, baseline: str, judge: Mapping[tuple[str, str], int | None],
+                      human: Mapping[tuple[str, str], int], calibration: tuple[bool, str], rules: GateRules) -> GateCheck:
+    """No regression of the candidate's judge score against ``baseline`` beyond ``gate.judge.tolerance``, counted only
+    through a prediction-powered interval (:mod:`harness.judge.ppi`, plain PPI: power tuning undercovered at 30
+    labelled cases in ``bench/ppi_coverage.py``) and only with a passing calibration.
+
+    ``judge`` and ``human`` map (case id, variant) to a score; the human labels must cover both variants of a case
+    to rectify it. Without a passing calibration, or without such labels, the check is inconclusive with the reason.
+    """
+    from harness.judge.ppi import ppi_mean_difference
+
+    name = f"{metric} vs {baseline} (PPI)"
+    ok, why = calibration
+    if not ok:
+        return GateCheck(name, "inconclusive", f"{metric} does not count: {why}")
+    cand, tolerance = rules.candidate, rules.judge.tolerance
+    cases = sorted({case for case, _ in judge})
+    paired = [c for c in cases if judge.get((c, cand)) is not None and judge.get((c, baseline)) is not None]
+    unscored = len(cases) - len(paired)
+    labelled = [c for c in paired if (c, cand) in human and (c, baseline) in human]
+    if len(labelled) < 2:
+        return GateCheck(name, "inconclusive", f"{len(labelled)} cases with human labels on both {cand} and {baseline} "
+                         "in the judged run: a judge's difference is biased until rectified against people; label a "
+                         "uniform random sample of the run (`harness judge sample --uniform`) and set gate.judge.labels",
+                         n=len(paired))
+    labelled_set = set(labelled)
+
+    def diff(scores: Mapping[tuple[str, str], int | None] | Mapping[tuple[str, str], int], c: str) -> float:
+        return float(scores[(c, cand)]) - float(scores[(c, baseline)])  # type: ignore[arg-type]
+
+    result = ppi_mean_difference([diff(judge, c) for c in paired if c not in labelled_set],
+                                 [diff(judge, c) for c in labelled], [diff(human, c) for c in labelled],
+                                 confidence=rules.confidence)
+    observed = {"judge_delta_uncorrected": result.naive_delta, "judge_bias": result.rectifier, "judge_weight": result.weight,
+                "n_labelled": result.n_labelled, "n_unlabelled": result.n_unlabelled, "unscored_cases": unscored}
+    common: dict[str, Any] = dict(observed=observed, threshold=tolerance, delta=result.delta,
+                                  interval=(result.low, result.high), n=result.n_labelled + result.n_unlabelled)
+    text = (f"PPI delta {result.delta:+.2f}, {rules.confidence:.0%} CI [{result.low:+.2f}, {result.high:+.2f}] from "
+            f"{result.n_labelled} labelled + {result.n_unlabelled} judge-only cases (uncorrected judge "
+            f"{result.naive_delta:+.2f})")
+    if result.low >= -tolerance:
+        return GateCheck(name, "pass", f"{text}: worst plausible drop within tolerance {tolerance:.2f}", **common)
+    if result.high < -tolerance:
+        return GateCheck(name, "fail", f"{text}: a drop beyond tolerance {tolerance:.2f}", **common)
+    return GateCheck(name, "inconclusive", f"{text} reaches below -{tolerance:.2f}", **common)
+
+
+def judge_metric_checks(rules: GateRules, run_dir: str | Path | None) -> list[GateCheck]:
+    """One :func:`judge_delta_check` per judge metric and baseline, on the judged run in ``run_dir`` (fails closed).
+
+    The run must have been judged by the judge configured in ``gate.judge`` (``harness judge run``), and
+    ``gate.judge.labels`` must hold people's labels on some of its outputs; anything missing is inconclusive.
+    """
+    if not rules.judge_metrics:
+        return []
+    names = [(metric, baseline) for metric in rules.judge_metrics for baseline in rules.baselines]
+
+    def inconclusive(why: str) -> list[GateCheck]:
+        return [GateCheck(f"{m} vs {b} (PPI)", "inconclusive", f"{m} does not count: {why}") for m, b in names]
+
+    if not rules.judge.rubric or not rules.judge.store:
+        return inconclusive("set gate.judge.rubric and gate.judge.store (`harness calibrate --store`)")
+    if run_dir is None:
+        return inconclusive("no run to compare on")
+    from harness.judge import calibration_status, configured_judge
+    from harness.judge.judged_run import load_judged_run
+
+    try:
+        judge = configured_judge(rules.judge.rubric, rules.judge.model, base_url=rules.judge.base_url)
+        calibration = calibration_status(judge.identity, judge.rubric.sha256, rules.judge.max_age_days, rules.judge.store)
+        scale = judge.rubric.labels
+        data = load_judged_run(run_dir, rules.judge.labels, (scale[0], scale[-1]))
+    except HarnessError as exc:
+        return inconclusive(str(exc))
+    if data.judge_identity != judge.identity:
+        return inconclusive(f"the run was judged by {str(data.judge_identity)[:12]}, not the configured judge "
+                            f"{judge.identity[:12]}; run `harness judge run` with gate.judge's rubric and model")
+    return [judge_delta_check(m, b, data.judge, data.human, calibration, rules) for m, b in names]
 
 
 def decide(checks: Sequence[GateCheck]) -> Outcome:

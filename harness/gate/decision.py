@@ -14,12 +14,33 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.config.gate import GateRules
+from harness.errors import HarnessError
+from harness.manifests import EngineInfo, read_candidate_manifest
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 Verdict = Literal["pass", "fail", "inconclusive"]
 Outcome = Literal["accepted", "rejected", "inconclusive"]
+
+
+@dataclass
+class SequentialRecord:
+    """How a check of a sequential gate (``gate.sequential``) used the held-out cases, and why it stopped."""
+
+    cases_used: int
+    """Held-out cases drawn (in the seeded order) when the check's sequence was last computed."""
+    cases_available: int
+    """Held-out cases there were."""
+    stopped: str
+    """Why it stopped: settled above / below the threshold, or unsettled (cases ran out: the fixed-n verdict)."""
+    statistic: str | None = None
+    """What the anytime-valid confidence sequence is for (a paired mean difference, a discordant share, a mean)."""
+    low: float | None = None
+    """The sequence's lower bound at the last look (on the statistic's scale)."""
+    high: float | None = None
+    threshold: float | None = None
+    """The margin, floor or 1/2 (discordant share) it was compared with."""
 
 
 @dataclass
@@ -44,6 +65,8 @@ class GateCheck:
     """Exact McNemar p-value, for pass/fail primary metrics."""
     n: int | None = None
     """Paired cases (or items) behind the check."""
+    sequential: SequentialRecord | None = None
+    """With ``gate.sequential``: the cases this check used and why it stopped (None otherwise)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The check as JSON-ready data."""
@@ -56,6 +79,9 @@ class GateCheck:
         check = cls(**{k: v for k, v in data.items() if k in known})
         if check.interval is not None:
             check.interval = (float(check.interval[0]), float(check.interval[1]))
+        if isinstance(check.sequential, dict):
+            known_record = {f.name for f in fields(SequentialRecord)}
+            check.sequential = SequentialRecord(**{k: v for k, v in check.sequential.items() if k in known_record})
         return check
 
 
@@ -157,6 +183,8 @@ class Decision:
     """Absolute candidate folder (set where the decision is written beside it)."""
     suite: SuiteMark | None = None
     """The pytest suite that asked for the decision, when one did."""
+    engine: EngineInfo | None = None
+    """The serving engine the run generated on (openai backend on vLLM), as it described itself."""
     schema_version: int = SCHEMA_VERSION
     kind: str = "harness-decision"
 
@@ -186,6 +214,7 @@ class Decision:
             rules=GateRules.from_dict(data["rules"]) if data.get("rules") else None,
             run=data.get("run"),
             candidate_path=data.get("candidate_path"), suite=SuiteMark(**suite) if suite else None,
+            engine=EngineInfo(**data["engine"]) if isinstance(data.get("engine"), dict) else None,
             schema_version=int(data.get("schema_version", 1)), kind=data.get("kind", "harness-decision"),
         )
 
@@ -221,7 +250,66 @@ def decision_table(decision: Decision) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)) + "  " + row[5]
              for row in rows]
     lines.append(f"verdict: {decision.verdict.upper()} ({decision.candidate}, task {decision.task})")
+    folder = Path(decision.candidate_path) if decision.candidate_path else None
+    adapter = folder is not None and (folder / "adapter_config.json").exists()
+    lines += remedy_lines(decision.checks, decision.candidate, adapter=adapter,
+                          replay_used=adapter and folder is not None and trained_with_replay(folder))
     return "\n".join(lines)
+
+
+REPLAY_LINES = ("replay:", "  prompts: builtin:replay", "  share: 1.0", "  max_new_tokens: 128", "  loss: kl",
+                "  kl_weight: 100")
+"""The replay section ``harness init`` writes (README, "Replay against forgetting": the setting that passed)."""
+
+
+def remedy_lines(checks: list[GateCheck], variant: str, *, adapter: bool, replay_used: bool = False) -> list[str]:
+    """What to change for each failed check that has a known remedy (empty when none failed).
+
+    A too-small held-out set → ``--eval-split``; a prompt or RAG variant under a floor → few-shot examples, the
+    schema in the prompt, or a fine-tune; an adapter failing general capability or forgetting → replay (the
+    ``lora.yaml`` lines), or a stronger anchor when it trained with replay; a failing general check beside a
+    passing token-loss check → what that usually means.
+    """
+    short = {c.name.split(" (")[0]: c for c in checks}
+    lines = []
+    data = short.get("data")
+    if data is not None and data.verdict != "pass" and data.threshold is not None and data.n is not None:
+        lines.append(f"remedy: only {data.n} held-out cases for min_cases {data.threshold:.0f}: re-split with "
+                     "`harness init --data DATA --task TASK --eval-split S --force` (`harness lint DATA --schema S` "
+                     "suggests S), or add data; never lower min_cases")
+    floors = [c for name, c in short.items() if name.endswith(" floor") and c.verdict == "fail"]
+    if floors and not adapter:
+        lines.append(f"remedy: {variant} fails {floors[0].explanation}: give it worked examples of the output "
+                     f"(`few_shot:` under variants.{variant} in harness.yaml) or the schema in its `system:` "
+                     "prompt, or let a fine-tune learn the format (`harness train`)")
+    if floors and adapter:
+        lines.append(f"remedy: {variant} fails {floors[0].explanation}: the fine-tune has not learnt the format; train "
+                     "longer (training.epochs) or on more examples, and read its loss curve (metrics.jsonl in the "
+                     "candidate folder)")
+    general, token = short.get("general capability"), short.get("forgetting")
+    lost = [c for c in (general, token) if c is not None and c.verdict == "fail"]
+    if lost and adapter and replay_used:
+        lines.append(f"remedy: {variant} fails {' and '.join(c.name for c in lost)} although it trained with replay: "
+                     "raise replay.kl_weight (e.g. x4) or halve training.learning_rate in lora.yaml, then train again")
+    elif lost and adapter:
+        lines.append(f"remedy: {variant} fails {' and '.join(c.name for c in lost)}: train with replay against "
+                     "forgetting; add to lora.yaml:")
+        lines += [f"    {line}" for line in REPLAY_LINES]
+    if general is not None and token is not None and general.verdict == "fail" and token.verdict == "pass":
+        lines.append(f"note: general capability fell ({general.delta or 0:+.3f}) while token loss on general text stayed "
+                     f"within tolerance ({token.delta or 0:+.3f}): this usually means the task's format leaks into "
+                     "general answers (replies shaped like the task's outputs), which token loss on general text "
+                     "cannot see")
+    return lines
+
+
+def trained_with_replay(candidate: Path) -> bool:
+    """Whether the candidate's manifest records replay in its training data (False when it cannot be read)."""
+    try:
+        data = read_candidate_manifest(candidate).data
+    except HarnessError:
+        return False
+    return bool(data and data.extra.get("replay"))
 
 
 def decision_line(decision: Decision, source: str) -> list[str]:

@@ -13,6 +13,7 @@ from harness.data import leakage, load_examples
 from harness.data.load import read_lines
 from harness.errors import InputError
 from harness.eval.backends import AdapterBackend, Backend
+from harness.eval.backends.lora_endpoint import EngineError
 from harness.eval.cases import load_cases
 from harness.eval.runner import EvalOptions, open_cache, run_eval
 from harness.fileio import sha256_file
@@ -68,11 +69,14 @@ def forgetting_check(rules: GateRules, backend: Backend, options: EvalOptions) -
     if not isinstance(backend, AdapterBackend):
         return GateCheck("forgetting (token loss)", "inconclusive", "needs the local backend to read token losses")
     texts = forgetting_texts(rules.forgetting.text or "")
-    with open_cache(options) as cache:
-        if cache is not None and options.cache_mode == "use":
-            base, cand = cache.losses(backend, texts, None), cache.losses(backend, texts, rules.candidate)
-        else:
-            base, cand = backend.token_losses(texts, None), backend.token_losses(texts, rules.candidate)
+    try:
+        with open_cache(options) as cache:
+            if cache is not None and options.cache_mode == "use":
+                base, cand = cache.losses(backend, texts, None), cache.losses(backend, texts, rules.candidate)
+            else:
+                base, cand = backend.token_losses(texts, None), backend.token_losses(texts, rules.candidate)
+    except EngineError as exc:  # an engine that cannot give (or stopped giving) token losses: never a pass
+        return GateCheck("forgetting (token loss)", "inconclusive", exc.message)
     mean = sum(base) / len(base)
     return regression_check("forgetting (token loss)", base, cand, rules.forgetting.tolerance, rules,
                             higher_is_better=False, relative_to=mean)

@@ -20,12 +20,16 @@ from harness.errors import ConfigError, HarnessError, InputError
 from harness.eval.adapters import AdapterHasNoEffect, check_adapter_folder
 from harness.eval.backends import Backend, make_backend
 from harness.eval.runner import EvalOptions, run_eval
-from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check
+from harness.gate.checks import data_check, decide, floor_check, judge_check, judge_metric_checks, primary_check
 from harness.gate.decision import Decision, GateCheck, VariantSummary
 from harness.gate.fields import field_check
+from harness.gate.parity import serving_parity
 from harness.gate.probes import check_gate_files, forgetting_check, general_check, leakage_check
+from harness.gate.repeats import clustered_by_variant, with_flaky
+from harness.gate.sequential import with_sequences
+from harness.gate.sequential_run import sequential_eval
 from harness.gate.store import hash_inputs, write_decision
-from harness.manifests import CandidateManifest, TrainingData, read_candidate_manifest
+from harness.manifests import CandidateManifest, TrainingData, read_candidate_manifest, read_run_manifest
 from harness.scorers.metrics import by_variant, variant_metrics
 
 log = logging.getLogger(__name__)
@@ -108,7 +112,8 @@ def gate_decision(candidate: str | Path, config: EvalConfig | str | Path, option
     return Decision(verdict=decide(checks), checks=checks, task=config.task, candidate=candidate.name,
                     created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), inputs=inputs, variants=variants,
                     rules=rules, run=str(run_path) if run_path else None,
-                    candidate_path=str(candidate.resolve()))
+                    candidate_path=str(candidate.resolve()),
+                    engine=read_run_manifest(run_path).backend.engine if run_path else None)
 
 
 def candidate_manifest(candidate: Path) -> CandidateManifest:
@@ -147,15 +152,27 @@ def _checks(config: EvalConfig, rules: GateRules, manifest: CandidateManifest, o
 
 def _evaluate(config: EvalConfig, rules: GateRules, manifest: CandidateManifest, options: EvalOptions,
               backend: Backend | None = None) -> tuple[list[GateCheck], Path | None, dict[str, VariantSummary]]:
-    backend = backend or make_backend(config)
+    if backend is None:  # made here, closed here: an engine's adapters are unloaded when the gate is done
+        made = make_backend(config)
+        try:
+            return _evaluate(config, rules, manifest, options, made)
+        finally:
+            close = getattr(made, "close", None)
+            if callable(close):
+                close()
     options = dataclasses.replace(options, variants=[rules.candidate, *rules.baselines])
-    run = run_eval(config, options, backend=backend)
-    results = by_variant(run.results)
+    sequential = sequential_eval(config, rules, options, backend) if rules.sequential else None
+    run = sequential.run if sequential else run_eval(config, options, backend=backend)
+    results = clustered_by_variant(run.results) if options.repeats > 1 else by_variant(run.results)
     checks = [data_check(results, rules)]
     if checks[0].verdict == "pass":
         checks += [primary_check(baseline, results, rules) for baseline in rules.baselines]
         checks += [field_check(baseline, results, rules) for baseline in rules.baselines if rules.fields]
         checks += [floor_check(metric, floor, results[rules.candidate]) for metric, floor in rules.floors.items()]
+        if sequential:
+            checks = with_sequences(checks, sequential.records, sequential.stopped_early)
+        if options.repeats > 1:
+            checks = with_flaky(checks, run.results, None, [rules.candidate, *rules.baselines])
     else:
         checks.append(GateCheck("comparisons", "inconclusive", "skipped: the data check did not pass"))
     checks.append(leakage_check(config, manifest))
@@ -163,6 +180,9 @@ def _evaluate(config: EvalConfig, rules: GateRules, manifest: CandidateManifest,
         checks.append(general_check(config, rules, backend, options))
     if rules.forgetting.text:
         checks.append(forgetting_check(rules, backend, options))
+    if rules.parity.floor is not None:
+        checks.append(serving_parity(config, rules, backend.kind, results.get(rules.candidate, []), options))
     checks.append(judge_check(rules))
+    checks += judge_metric_checks(rules, run.path)  # a judge metric counts only through a PPI interval
     summaries = variant_metrics(run.results, rules.fields)
     return checks, run.path, {name: VariantSummary.from_dict(s) for name, s in summaries.items()}

@@ -15,12 +15,15 @@ from harness.judge.agreement import Estimate, _finite
 from harness.judge.labels import Label
 
 logger = logging.getLogger(__name__)
+MIN_ALPHA = 0.667
+"""Krippendorff's lowest alpha for tentative conclusions (Krippendorff, *Content Analysis*, 2004, §11.4.4):
+below it, people do not agree well enough for their labels to validate anything."""
 
 
 def reliability_matrix(labels: Sequence[Label]) -> tuple[np.ndarray, list[str], list[str]]:
-    """Raters × items matrix of ratings (NaN where a rater did not rate an item), with rater and item names."""
+    """Raters × items matrix of ratings (NaN where a rater did not rate an item), with rater and item names (sorted)."""
     raters = sorted({label.rater for label in labels})
-    items = list(dict.fromkeys(label.id for label in labels))
+    items = sorted({label.id for label in labels})  # id order: the file's row order changes nothing
     matrix = np.full((len(raters), len(items)), np.nan)
     for label in labels:
         matrix[raters.index(label.rater), items.index(label.id)] = label.human

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,11 +52,41 @@ class LabelSet:
     """Sampled repeat verdicts (sample index → id → score), for the test-retest probe."""
 
     def primary(self) -> list[Label]:
-        """One label per item: its first rating in file order (what the judge is compared with)."""
+        """One label per item: its first rating in file order (kept for callers that need a row; the
+        calibration compares the judge with :meth:`consensus` and with every rater instead)."""
         seen: dict[str, Label] = {}
         for label in self.labels:
             seen.setdefault(label.id, label)
         return list(seen.values())
+
+    def items(self) -> list[str]:
+        """Every rated item, sorted by id (so no figure depends on the order of the file's rows)."""
+        return sorted({label.id for label in self.labels})
+
+    def ratings(self) -> dict[str, dict[str, int]]:
+        """rater → item → rating, raters and items sorted."""
+        out: dict[str, dict[str, int]] = {}
+        for label in sorted(self.labels, key=lambda x: (x.rater, x.id)):
+            out.setdefault(label.rater, {})[label.id] = label.human
+        return out
+
+    def judge_scores(self) -> dict[str, int | None]:
+        """item → the judge's score (None: unscored), items sorted."""
+        return {label.id: label.judge for label in sorted(self.labels, key=lambda x: x.id)}
+
+    def consensus(self) -> dict[str, int]:
+        """item → the median of its ratings (:func:`median_label`), items sorted."""
+        by_item: dict[str, list[int]] = {}
+        for label in self.labels:
+            by_item.setdefault(label.id, []).append(label.human)
+        return {item: median_label(by_item[item]) for item in sorted(by_item)}
+
+
+def median_label(ratings: list[int]) -> int:
+    """The median of an item's ratings as a label of the scale: a median between two labels (an even
+    number of raters split) is rounded half to even (2.5 → 2, 3.5 → 4), so on a 1–5 scale the
+    split items lean neither up nor down on average, and no row order can change it."""
+    return int(round(statistics.median(ratings)))
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -95,6 +126,19 @@ def _integer(value: Any, column: str, where: tuple[str, int], scale: tuple[int, 
     return number
 
 
+def _check_repeat(label: Label, seen: dict[tuple[str, str], Label], path: str) -> None:
+    """One rating per (item, rater), and one judge score per item: anything else has no order-free meaning."""
+    first = seen.setdefault((label.id, label.rater), label)
+    if first is not label:
+        who = f"rater {label.rater!r}" if label.rater else "an unnamed rater (no rater column)"
+        raise InputError(f"id {label.id!r} is rated twice by {who} (first on line {first.line}); give each rater's rows "
+                         "their own rater name, or remove the repeat", path=path, line=label.line, code="duplicate-rating")
+    other = seen.setdefault((label.id, "\0judge"), label)  # the item's first row, under a key no rater name has
+    if other.judge != label.judge:
+        raise InputError(f"id {label.id!r} has judge score {label.judge} here and {other.judge} on line {other.line}; "
+                         "one item has one judge score", path=path, line=label.line, code="judge-mismatch")
+
+
 def read_labels(path: str | Path, scale: tuple[int, int], judge_scores: dict[str, int | None] | None = None) -> LabelSet:
     """Read and validate a labels file; with ``judge_scores`` the ``judge`` column comes from there, joined on ``id``.
 
@@ -105,6 +149,7 @@ def read_labels(path: str | Path, scale: tuple[int, int], judge_scores: dict[str
     if not path.is_file():
         raise InputError("labels file not found", path=str(path), code="missing-file")
     labels = []
+    seen: dict[tuple[str, str], Label] = {}
     for number, row in _rows(path):
         where = (str(path), number)
         needed = ["human"] + (["id"] if judge_scores is not None else ["judge"])
@@ -120,8 +165,27 @@ def read_labels(path: str | Path, scale: tuple[int, int], judge_scores: dict[str
         judge = judge_scores[item] if judge_scores is not None else _integer(row["judge"], "judge", where, scale, True)
         human = _integer(row["human"], "human", where, scale, False)
         assert human is not None  # empty_ok=False raises instead
-        labels.append(Label(item, human, judge, str(row.get("variant") or ""), str(row.get("rater") or ""), number))
+        label = Label(item, human, judge, str(row.get("variant") or ""), str(row.get("rater") or ""), number)
+        _check_repeat(label, seen, str(path))
+        labels.append(label)
     if len({label.human for label in labels}) < 2:
         raise InputError(f"fewer than two distinct human labels in {len(labels)} rows; agreement is undefined: label a "
                          "more varied sample", path=str(path), code="too-few-labels")
     return LabelSet(labels, str(path))
+
+
+def combine(sets: list[LabelSet]) -> LabelSet:
+    """Several labels files (e.g. one per rater from ``harness judge sample --raters``) as one set.
+
+    Raises:
+        InputError: an item rated twice by the same rater across the files, or given two judge scores.
+    """
+    if len(sets) == 1:
+        return sets[0]
+    seen: dict[tuple[str, str], Label] = {}
+    for one in sets:
+        for label in one.labels:
+            _check_repeat(label, seen, one.path)
+    first = sets[0]
+    return LabelSet([label for one in sets for label in one.labels], ", ".join(s.path for s in sets), first.judge_identity,
+                    first.rubric_sha256, first.retest)

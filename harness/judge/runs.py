@@ -75,15 +75,32 @@ def judge_run(judge: Judge, items: Sequence[JudgeItem], run_dir: str | Path) -> 
     return summary
 
 
+def read_run_scores(run_dir: str | Path) -> list[JudgeScore]:
+    """The judge scores stored in a run folder.
+
+    Raises:
+        InputError: the run has not been judged, or a line of the scores file is damaged.
+    """
+    path = Path(run_dir) / SCORES_FILE
+    if not path.is_file():
+        raise InputError(f"no {SCORES_FILE}: judge the run first with `harness judge run {run_dir} --rubric R.yaml`",
+                         path=str(run_dir), code="not-judged")
+    scores = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                scores.append(JudgeScore(**json.loads(line)))
+            except (ValueError, TypeError) as exc:
+                raise InputError(f"not a judge score ({exc}); judge the run again", path=str(path), line=number,
+                                 code="bad-judge-scores") from None
+    return scores
+
+
 def load_run_scores(run_dir: str | Path) -> tuple[list[JudgeScore], dict]:
     """The judge scores and summary stored in a run folder.
 
     Raises:
         InputError: the run has not been judged.
     """
-    path = Path(run_dir) / SCORES_FILE
-    if not path.is_file():
-        raise InputError(f"no {SCORES_FILE}: judge the run first with `harness judge run {run_dir} --rubric R.yaml`",
-                         path=str(run_dir), code="not-judged")
-    scores = [JudgeScore(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    scores = read_run_scores(run_dir)
     return scores, json.loads((Path(run_dir) / SUMMARY_FILE).read_text(encoding="utf-8"))

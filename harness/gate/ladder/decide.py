@@ -14,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 from collections.abc import Mapping, Sequence
 
 from harness.config.gate import GateRules
-from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check
+from harness.gate.checks import data_check, decide, floor_check, judge_check, primary_check, primary_value
 from harness.gate.decision import GateCheck, Verdict
 from harness.gate.fields import field_check
 from harness.gate.ladder.record import LadderDecision, LadderInputs, LadderVerdict, RungCost, RungVerdict
@@ -70,8 +71,10 @@ def _rung_verdict(rung: Rung, cheaper: list[str], results: Mapping[str, list[Cas
         for base in cheaper:
             beats[base] = [primary_check(base, dict(results), here)]
             beats[base] += [field_check(base, dict(results), here)] if rules.fields else []
+    value = primary_value(results[rung.variant], rules) if compare else None
     return RungVerdict(rung.variant, rung.kind, rung.cost, _verdict(own), own,
-                       {b: _verdict(c) for b, c in beats.items()}, [c for cs in beats.values() for c in cs], rung.reference)
+                       {b: _verdict(c) for b, c in beats.items()}, [c for cs in beats.values() for c in cs], rung.reference,
+                       None if value is None or math.isnan(value) else value)
 
 
 def _verdict(checks: Sequence[GateCheck]) -> Verdict:

@@ -59,6 +59,8 @@ class RungVerdict:
     """The ``beats ...`` and ``fields no worse than ...`` checks against each cheaper rung."""
     reference: str | None = None
     """The adapter folder or the RAG corpus."""
+    primary: float | None = None
+    """The rung's own value of the primary metric (None in decisions written before it was kept)."""
 
     def all_checks(self) -> list[GateCheck]:
         """Own checks and comparisons."""
@@ -77,7 +79,8 @@ class RungVerdict:
         """Read a rung written by ``asdict``."""
         return cls(data["variant"], data["kind"], RungCost(**data["cost"]), data["eligible"],
                    [GateCheck.from_dict(c) for c in data.get("checks") or []], dict(data.get("beats") or {}),
-                   [GateCheck.from_dict(c) for c in data.get("comparisons") or []], data.get("reference"))
+                   [GateCheck.from_dict(c) for c in data.get("comparisons") or []], data.get("reference"),
+                   data.get("primary"))
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 Adapter rungs get the gate's own checks (held-out leakage, general capability, forgetting) from
 :mod:`harness.gate.run`; a RAG rung over labelled examples gets a leakage check of its corpus.
-An adapter variant whose registry reference has no adapter yet is not on the ladder (said in the
-reasons). Fails closed like the gate: an unexpected error is an inconclusive ladder, an
-environment error no decision at all.
+An adapter variant whose registry reference has no adapter deployed yet is evaluated with the task's
+latest candidate (said in the reasons); with no candidate at all it is not on the ladder (said too).
+Fails closed like the gate: an unexpected error is an inconclusive ladder, an environment error no
+decision at all.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from harness.gate.decision import Decision, GateCheck
 from harness.gate.ladder.decide import KIND_RANK, LadderDecision, Rung, RungCost, decide_ladder, gate_checks
 from harness.gate.ladder.store import hash_ladder_inputs, variant_folder
 from harness.gate.probes import as_examples, forgetting_check, general_check, leakage_check
+from harness.gate.promote import CandidateInfo, candidates
 from harness.gate.run import candidate_manifest, loaded_config
 from harness.manifests import CandidateManifest
-from harness.registry.deployments import registry_root, resolve_adapter
+from harness.registry.deployments import CURRENT_PREFIX, registry_root, resolve_adapter
 from harness.scorers.metrics import by_variant, variant_metrics
 
 log = logging.getLogger(__name__)
@@ -44,14 +46,18 @@ def ladder_rules(config: EvalConfig) -> GateRules:
                              fields=config.gate.fields or config.scoring.fields)
 
 
-def resolve_rungs(config: EvalConfig, candidate: Path | None, upto: str | None = None) -> tuple[EvalConfig, dict[str, str]]:
-    """The config with each adapter variant's folder resolved (``candidate`` for the gate's candidate), and the
-    variants left off the ladder with why (no adapter yet, or costlier than ``upto``)."""
+def resolve_rungs(config: EvalConfig, candidate: Path | None,
+                  upto: str | None = None) -> tuple[EvalConfig, dict[str, str], dict[str, str]]:
+    """The config with each adapter variant's folder resolved (``candidate`` for the gate's candidate), the
+    variants left off the ladder with why (no adapter at all, or costlier than ``upto``), and the adapter
+    variants whose ``current:<task>`` (of the config's own task) had no adapter deployed, with the latest
+    candidate evaluated instead."""
     rules = ladder_rules(config)
     adapters = [n for n, v in config.variants.items() if v.kind == "adapter"]
     target = rules.candidate if rules.candidate in adapters else (adapters[0] if adapters else None)
     variants: dict[str, VariantSpec] = {}
     absent: dict[str, str] = {}
+    stand_ins: dict[str, str] = {}
     limit = KIND_RANK[config.variants[upto].kind] if upto else 99
     for name, spec in config.variants.items():
         if name != upto and KIND_RANK[spec.kind] >= limit:
@@ -60,11 +66,23 @@ def resolve_rungs(config: EvalConfig, candidate: Path | None, upto: str | None =
             try:
                 folder = candidate if candidate and name == target else resolve_adapter(spec.adapter or "")
             except InputError as exc:
-                absent[name] = exc.message
-                continue
+                own = spec.adapter == f"{CURRENT_PREFIX}{config.task}"  # another task's adapter has no stand-in
+                latest = latest_candidate(config.task) if exc.code == "no-adapter" and own else None
+                if latest is None:
+                    absent[name] = exc.message
+                    continue
+                folder = Path(latest.path)
+                stand_ins[name] = (f"no adapter is deployed for task {latest.task!r}: evaluated its latest candidate "
+                                   f"{latest.id} (trained {latest.created_at or 'at an unknown time'}, {latest.verdict})")
             spec = dataclasses.replace(spec, adapter=str(Path(folder).resolve()))
         variants[name] = spec
-    return dataclasses.replace(config, variants=variants), absent
+    return dataclasses.replace(config, variants=variants), absent, stand_ins
+
+
+def latest_candidate(task: str) -> CandidateInfo | None:
+    """The task's most recently trained candidate in the registry folder (None: none). Damaged folders are passed over."""
+    found = [c for c in candidates() if c.task == task and c.verdict != "damaged"]
+    return max(found, key=lambda c: (c.created_at or "", c.id), default=None)
 
 
 def run_ladder(config: EvalConfig | str | Path, options: EvalOptions | None = None, candidate: Path | None = None,
@@ -75,7 +93,7 @@ def run_ladder(config: EvalConfig | str | Path, options: EvalOptions | None = No
         InputError: the config, a candidate folder or the environment is unusable.
     """
     options = options or EvalOptions()
-    config, absent = resolve_rungs(loaded_config(config), candidate, upto)
+    config, absent, stand_ins = resolve_rungs(loaded_config(config), candidate, upto)
     manifests = {n: candidate_manifest(Path(v.adapter or "")) for n, v in config.variants.items() if v.kind == "adapter"}
     trained_for = {m.task for n, m in manifests.items() if candidate and Path(config.variants[n].adapter or "") ==
                    candidate.resolve()} - {None, config.task}
@@ -99,6 +117,7 @@ def run_ladder(config: EvalConfig | str | Path, options: EvalOptions | None = No
         log.exception("ladder evaluation failed")
         return _failed(config, rules, "evaluation", "inconclusive", f"evaluation failed: {type(exc).__name__}: {exc}", absent)
     decision.inputs = inputs
+    decision.reasons += [f"{name}: {why}" for name, why in stand_ins.items()]
     decision.reasons += [f"{name} is not on the ladder: {why}" for name, why in absent.items()]
     return decision
 

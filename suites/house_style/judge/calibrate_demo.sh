@@ -30,5 +30,14 @@ print(f"judge {c['judge_identity'][:12]} on {c['n']} items ({c['unscored_rate']:
       f"alpha {f(h['krippendorff_alpha_ordinal']) if h else 'n/a'}; first-shown wins {rate(p['position']['first_wins'])}, "
       f"longer wins {rate(p['verbosity']['longer_wins'])}, retest exact {num(p.get('retest', {}).get('exact_agreement'))}; "
       f"{'PASS' if c['passed'] else 'FAIL'}: {c['reason']}")
+for r in c["raters"]:  # the judge and each rater against the other raters' median, same items (README: how to read it)
+    jo, ro = r["judge_vs_others"], r["rater_vs_others"]
+    print(f"  rater {r['rater']}: judge vs rater QWK {f(r['judge_vs_rater']['statistics']['quadratic_weighted_kappa'])} "
+          f"(n={r['judge_vs_rater']['n']}); against the other raters' median (n={jo['n']}): judge QWK "
+          f"{f(jo['statistics']['quadratic_weighted_kappa'])}, this rater QWK {f(ro['statistics']['quadratic_weighted_kappa'])}")
+t = c["alt_test"]
+test = c["alt_test_note"] if t is None else f"winning rate {t['winning_rate']:.2f} (epsilon {t['epsilon']:g})"
+print(f"  alternative annotator test: {test}")
+print(f"  decided by: {c['rule']} ({c['verdict']})")
 PY
 exit "$status"
