@@ -31,7 +31,8 @@ def current(task: str, root: str | Path | None = None) -> Path:
     entry = load_index(root).get(task)
     if not entry or not entry.current:
         raise InputError(f"no current adapter for task {task!r} in {root}: train one with `harness train`, "
-                         f"then accept it with `harness gate CANDIDATE --promote`", code="no-adapter")
+                         "then let the ladder choose and deploy: `harness decide --config harness.yaml --promote`",
+                         code="no-adapter")
     if entry.current.kind != "adapter":
         raise InputError(f"task {task!r} is served by the {entry.current.kind} variant {entry.current.id!r}, not an "
                          "adapter", code="no-adapter")
