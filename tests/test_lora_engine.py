@@ -13,7 +13,7 @@ from harness.eval.backends.local import LocalBackend
 from harness.eval.backends.openai_compat import OpenAICompatibleBackend
 from harness.eval.cache import cache_key
 from harness.eval.runner import EvalOptions, run_eval
-from harness.fileio import sha256_file
+from harness.fileio import sha256_file, sha256_text
 from harness.records import Decoding, GenerationRequest
 from tests.lora_engine_stub import lora_engine
 from tests.tiny import write_triage_file
@@ -69,6 +69,29 @@ def test_the_adapter_hash_is_in_the_identity_and_the_cache_key(tiny_checkpoint, 
         for backend in (one, two):
             backend.close()
         assert engine.served == {}
+
+
+def test_the_same_weights_with_another_config_are_another_adapter(tiny_checkpoint, tiny_adapters, tmp_path):
+    """lora_alpha scales every output: the same weights under another adapter_config.json get their own served
+    name and cache key, never the first one's cached outputs."""
+    import shutil
+
+    scaled = tmp_path / "scaled"
+    shutil.copytree(tiny_adapters["a"], scaled)
+    config = json.loads((scaled / "adapter_config.json").read_text())
+    config["lora_alpha"] *= 4
+    (scaled / "adapter_config.json").write_text(json.dumps(config))
+    with lora_engine(tiny_checkpoint) as engine:
+        one, two = (OpenAICompatibleBackend(base_url=engine.base_url, model=engine.model_name) for _ in range(2))
+        one.add_adapter("cand", tiny_adapters["a"])
+        two.add_adapter("cand", scaled)
+        ids = one.adapter_identity("cand"), two.adapter_identity("cand")
+        assert ids[0]["sha256"] == ids[1]["sha256"] and ids[0]["config_sha256"] != ids[1]["config_sha256"]
+        assert ids[0]["served_as"] != ids[1]["served_as"]
+        [request] = requests("cand")[:1]
+        assert len({cache_key(b.identity(), b.adapter_identity("cand"), request, DECODING) for b in (one, two)}) == 2
+        for backend in (one, two):
+            backend.close()
 
 
 def test_an_adapter_left_loaded_by_an_interrupted_run_is_reused(tiny_checkpoint, tiny_adapters):
@@ -189,7 +212,9 @@ def test_an_eval_run_on_the_engine_loads_the_candidate_records_the_engine_and_un
     manifest = read_run_manifest(run.path)
     served = manifest.variants["fine-tuned"].adapter["served_as"]
     assert manifest.variants["fine-tuned"].adapter_sha256 == sha256_file(smol_adapters["a"] / "adapter_model.safetensors")
-    assert served.endswith(manifest.variants["fine-tuned"].adapter_sha256[:12])
+    adapter = manifest.variants["fine-tuned"].adapter or {}
+    assert adapter["config_sha256"] == sha256_file(smol_adapters["a"] / "adapter_config.json")
+    assert served == f"fine-tuned-{sha256_text(adapter['sha256'] + adapter['config_sha256'])[:12]}"
     engine_info = manifest.backend.engine
     assert engine_info is not None and engine_info.version == "0.32.0" and engine_info.max_model_len == 2048
     assert engine_info.model == SMOL and engine_info.weights_sha256 == sha256_file(Path(engine_info.root) / "model.safetensors")
@@ -359,9 +384,10 @@ def test_a_gate_entirely_on_the_engine_decides_with_forgetting_and_parity(tmp_pa
 
 @engine
 def test_parity_rejects_a_candidate_the_engine_serves_with_another_scaling(tmp_path, vllm_engine, engine_gate_dir):
-    """The engine already holds the candidate's served name (same weights, so same name) from a folder whose
-    adapter_config.json says lora_alpha x4, as a stale load by another run would: the engine answers otherwise
-    than peft, and the parity check says so."""
+    """The engine already serves the candidate's name from a folder whose adapter_config.json says lora_alpha x4
+    (a foreign or stale load on a shared engine; the harness itself names another config otherwise): the engine
+    answers otherwise than peft, and the parity check says so."""
+    import dataclasses
     import shutil
 
     from harness.eval.backends.lora_endpoint import LoraEndpoint
@@ -379,8 +405,9 @@ def test_parity_rejects_a_candidate_the_engine_serves_with_another_scaling(tmp_p
             return "EMPTY"
 
     stale = LoraEndpoint(url, Key(), timeout_s=300)
-    served = stale.register("fine-tuned", scaled).served_name
-    assert served == LoraEndpoint(url, Key()).register("fine-tuned", engine_gate_dir / "candidate").served_name
+    candidate = stale.register("fine-tuned", engine_gate_dir / "candidate")
+    assert stale.register("fine-tuned", scaled).served_name != candidate.served_name  # the config is in the name
+    stale.adapters["fine-tuned"] = dataclasses.replace(candidate, path=str(scaled.resolve()))
     stale.served_names(["fine-tuned"])  # the engine now serves the x4 scaling under the candidate's name
     try:
         config = write_gate_config(engine_gate_dir, url)

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from harness.errors import ConfigError, HarnessError
 from harness.eval.adapters import check_adapter_folder
+from harness.fileio import sha256_file, sha256_text
 from harness.models.cache import cached_sha256
 
 logger = logging.getLogger(__name__)
@@ -55,15 +56,18 @@ class EngineAdapter:
     """Absolute folder path, as sent to the engine."""
     sha256: str
     """sha256 of ``adapter_model.safetensors``: part of every cache key."""
+    config_sha256: str
+    """sha256 of ``adapter_config.json`` (its ``lora_alpha`` scales every output): part of every cache key too."""
 
     @property
     def served_name(self) -> str:
-        """The model name the engine serves it under."""
-        return f"{self.name}-{self.sha256[:12]}"
+        """The model name the engine serves it under: other weights or another config, another name."""
+        return f"{self.name}-{sha256_text(self.sha256 + self.config_sha256)[:12]}"
 
     def identity(self) -> dict[str, Any]:
-        """Path and weights hash, as the local backend records them, plus the served name."""
-        return {"path": self.path, "sha256": self.sha256, "served_as": self.served_name}
+        """Path and hashes (weights and config), as the local backend records them, plus the served name."""
+        return {"path": self.path, "sha256": self.sha256, "config_sha256": self.config_sha256,
+                "served_as": self.served_name}
 
 
 class LoraEndpoint:
@@ -91,7 +95,8 @@ class LoraEndpoint:
         """
         folder = Path(folder)
         check_adapter_folder(folder)
-        adapter = EngineAdapter(name, str(folder.resolve()), cached_sha256(folder / "adapter_model.safetensors"))
+        adapter = EngineAdapter(name, str(folder.resolve()), cached_sha256(folder / "adapter_model.safetensors"),
+                                sha256_file(folder / "adapter_config.json"))
         with self._lock:
             self.adapters[name] = adapter
         return adapter
