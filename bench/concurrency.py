@@ -90,6 +90,7 @@ def main() -> None:
         shared = [t for result in together for t in result[position]]
         print(f"{name:17} alone: {summary(alone[position])} | {args.writers} writers: {summary(shared)} "
               f"| gives up after {timeout:.0f} s")
+    print("floor: n/a (no model stage)")  # bench/floor.py: store and cache writes, no model work
 
 
 if __name__ == "__main__":

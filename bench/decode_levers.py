@@ -20,6 +20,19 @@ change where the lever does not change them).
 
     python bench/decode_levers.py [--batch 16] [--new-tokens 64] [--random] [--device cpu|cuda] [--dtype float32|bfloat16]
 
+``--backend`` measures the harness itself instead: ``LocalBackend.generate`` on the triage suite's
+held-out cases rendered by its prompt-only variant (the demo's prompts; shared system prompt, batch
+``--batch``, the suite's decoding: 32 new tokens, stop at the JSON's end), once per lever
+(``dynamic``: today's default; ``static``: ``LocalBackend(static_cache=True)``), alternated over
+``--repeats`` rounds, and prints new tokens/s, the ratio of the wall time to the job's floor (its
+prompt tokens' prefill FLOPs, the shared prefix once, plus its new tokens' decode steps at full
+batches: a lower bound) and how many outputs equal the dynamic cache's. ``--rate-gflops`` and
+``--bandwidth-gbs`` take the machine's figures from a quiet ``bench/floor.py`` run instead of
+measuring them now (measure them where the machine is quiet; a loaded machine's figures are not
+its floor).
+
+    python bench/decode_levers.py --backend [--cases 32] [--batch 16] [--repeats 2] [--rate-gflops 347 --bandwidth-gbs 23.5]
+
 ``--random`` builds SmolLM2-135M's architecture from its configuration with random weights (speed
 does not depend on the values; nothing is downloaded), for machines without the embedded model.
 Last line: ``ratio best decode/floor = X.XX``.
@@ -104,6 +117,51 @@ def prompt_ids(tokenizer: Any, batch: int, device: str) -> dict[str, torch.Tenso
     return dict(tokenizer(texts, return_tensors="pt", padding=True).to(device))
 
 
+def backend_levers(args: argparse.Namespace, rate: float, bandwidth: float) -> None:
+    """The harness's own decode (``LocalBackend.generate``) per lever on the demo's triage prompts."""
+    from harness.config.eval_config import load_eval_config
+    from harness.eval.backends.local import LocalBackend, shared_prefix
+    from harness.eval.cases import load_cases
+    from harness.eval.variants import Variant
+    from harness.models import DEFAULT_MODEL, load_model
+
+    root = Path(__file__).resolve().parents[1]
+    config = load_eval_config(root / "suites/triage/harness.yaml")
+    requests = Variant(config.variants["prompt-only"]).requests(load_cases(config.cases, config.task)[: args.cases])
+    loaded = load_model(DEFAULT_MODEL, device="cpu", dtype=torch.float32)
+    backends = {"dynamic": LocalBackend(loaded, batch_size=args.batch, device="cpu"),
+                "static": LocalBackend(loaded, batch_size=args.batch, device="cpu", static_cache=True)}
+    linears = [m.weight for m in loaded.model.modules() if isinstance(m, torch.nn.Linear)]
+    params, weight_bytes = sum(w.numel() for w in linears), sum(w.numel() * w.element_size() for w in linears)
+    ids = backends["dynamic"]._token_ids([backends["dynamic"].render(r) for r in requests])
+    prefix = len(shared_prefix(ids))
+    prompt_tokens = prefix + sum(len(row) - prefix for row in ids)
+    step_floor = max(weight_bytes / bandwidth, args.batch * 2 * params / rate)
+    print(f"{len(requests)} triage prompt-only prompts, {prompt_tokens} prompt tokens to compute (shared prefix "
+          f"{prefix} once), batch {args.batch}, {config.decoding.max_new_tokens} new tokens at most, stop at JSON end; "
+          f"decode floor {step_floor * 1e3:.1f} ms/step")
+    best: dict[str, float] = {}
+    outputs: dict[str, list[str | None]] = {}
+    new_tokens = 0
+    for round_ in range(args.repeats):
+        for lever, backend in backends.items():
+            started = time.perf_counter()
+            generations = backend.generate(requests, config.decoding)
+            wall = time.perf_counter() - started
+            assert all(g.error is None for g in generations), [g.error for g in generations if g.error][:1]
+            new_tokens = sum(g.completion_tokens or 0 for g in generations)
+            outputs[lever] = [g.text for g in generations]
+            best[lever] = min(best.get(lever, float("inf")), wall)
+            print(f"round {round_ + 1} {lever:8} {wall:7.1f} s  {new_tokens / wall:6.1f} new tokens/s  "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+    floor = prompt_tokens * 2 * params / rate + new_tokens / args.batch * step_floor
+    for lever, wall in best.items():
+        same = sum(a == b for a, b in zip(outputs[lever], outputs["dynamic"], strict=True))
+        print(f"{lever:8} best {wall:7.1f} s  {new_tokens / wall:6.1f} new tokens/s  ratio to floor "
+              f"{wall / floor:5.2f}  ({same}/{len(requests)} outputs as dynamic)")
+    print(f"ratio best decode/floor = {min(best.values()) / floor:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=16)
@@ -112,11 +170,24 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--levers", default=None, help="comma-separated (default: all that apply to the device)")
+    parser.add_argument("--backend", action="store_true", help="measure LocalBackend.generate on the triage prompts")
+    parser.add_argument("--cases", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--rate-gflops", type=float, default=None, help="matmul rate from a quiet bench/floor.py run")
+    parser.add_argument("--bandwidth-gbs", type=float, default=None, help="read bandwidth from a quiet bench/floor.py run")
     args = parser.parse_args()
     dtype = getattr(torch, args.dtype)
     print(f"machine: {machine_line(args.device)}")
-    rate, bandwidth = machine_limits(args.device, dtype)
-    print(f"matmul {args.dtype}: {rate / 1e12:.2f} TFLOP/s; read bandwidth {bandwidth / 1e9:.0f} GB/s")
+    if args.rate_gflops and args.bandwidth_gbs:
+        rate, bandwidth = args.rate_gflops * 1e9, args.bandwidth_gbs * 1e9
+        print(f"matmul {args.dtype}: {rate / 1e12:.3f} TFLOP/s; read bandwidth {bandwidth / 1e9:.1f} GB/s "
+              "(given, not measured now)")
+    else:
+        rate, bandwidth = machine_limits(args.device, dtype)
+        print(f"matmul {args.dtype}: {rate / 1e12:.3f} TFLOP/s; read bandwidth {bandwidth / 1e9:.1f} GB/s")
+    if args.backend:
+        backend_levers(args, rate, bandwidth)
+        return
     model, tokenizer = load(args.random, args.device, dtype)
     linears = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]
     params, weight_bytes = sum(w.numel() for w in linears), sum(w.numel() * w.element_size() for w in linears)

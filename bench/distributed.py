@@ -11,6 +11,7 @@ Last line: ``ratio 2 processes/1 process = X.XX`` (target <= 1.0 with two free c
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.floor import FloorRatio, header, shape_of_checkpoint, training_floor_s  # noqa: E402
 from tests.tiny import make_tiny_checkpoint, write_triage_file  # noqa: E402
 
 CONFIG = """\
@@ -57,9 +59,19 @@ def main() -> None:
         (folder / "lora.yaml").write_text(CONFIG.format(epochs=args.epochs))
         one = timed_train(folder, 1)
         two = timed_train(folder, 2)
+        manifests = sorted((json.loads(p.read_text()) for p in (folder / "candidates").glob("*/manifest.json")),
+                           key=lambda m: m["created_at"])
+        shape = shape_of_checkpoint(folder / "model")
     print(f"cpu cores: {os.cpu_count()}; {args.examples} examples, {args.epochs} epochs")
     print(f"wall 1 process: {one:.1f} s")
     print(f"wall 2 processes: {two:.1f} s")
+    peaks = header("fp32")
+    for processes, seconds, manifest in ((1, one, manifests[0]), (2, two, manifests[-1])):
+        tokens = manifest["stats"]["trained_tokens"]
+        print(FloorRatio(f"harness train, {processes} process{'es' if processes > 1 else ''} (whole command)", seconds,
+                         training_floor_s(shape, tokens, peaks),
+                         f"{tokens:,} trained tokens of a tiny random model: the wall is process start, "
+                         "data preparation and writing, not the model").line())
     print(f"ratio 2 processes/1 process = {two / one:.2f}")
 
 

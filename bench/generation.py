@@ -18,19 +18,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from harness.config.eval_config import load_eval_config
-from harness.eval.backends.local import LocalBackend
-from harness.eval.cases import load_cases
-from harness.eval.runner import EvalOptions, run_eval
-from harness.eval.variants import Variant
-from harness.models import DEFAULT_MODEL, load_model
-from harness.records import Decoding
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.floor importable
+from bench.floor import FloorRatio, Shape, generation_floor_s, generation_work, header, peaks  # noqa: E402
+from harness.config.eval_config import load_eval_config  # noqa: E402
+from harness.eval.backends.local import LocalBackend  # noqa: E402
+from harness.eval.cases import load_cases  # noqa: E402
+from harness.eval.runner import EvalOptions, run_eval  # noqa: E402
+from harness.eval.variants import Variant  # noqa: E402
+from harness.models import DEFAULT_MODEL, load_model  # noqa: E402
+from harness.records import Decoding  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "suites/triage/harness.yaml"
@@ -58,12 +61,19 @@ def overhead(n: int, decoding: Decoding) -> float:
     times = {"harness": [], "bare": []}
     for _ in range(2):
         started = time.perf_counter()
-        backend.generate(requests, decoding)
+        generations = backend.generate(requests, decoding)
         times["harness"].append(time.perf_counter() - started)
         times["bare"].append(bare_loop(backend.model, backend.tokenizer, prompts, 8, decoding))
     harness, bare = min(times["harness"]), min(times["bare"])
     print(f"overhead: {n} cases, max_new_tokens {decoding.max_new_tokens}: harness {harness:.1f} s, bare generate loop "
           f"{bare:.1f} s")
+    # the same prompts, greedy: the bare loop does the harness's work (its rows stop at EOS alike)
+    prompt = sum(g.prompt_tokens or 0 for g in generations)
+    new = sum(g.completion_tokens or 0 for g in generations)
+    floor = generation_floor_s(Shape.of(backend.model), prompt, new, 8, peaks())  # measured once, by main
+    work = generation_work(prompt, new, 8, "fp32", len(requests))
+    print(FloorRatio("generation, bare model.generate loop", bare, floor, work).line())
+    print(FloorRatio("generation, LocalBackend", harness, floor, work).line())
     return harness / bare
 
 
@@ -118,6 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     decoding = Decoding(max_new_tokens=24)
     print(f"threads={torch.get_num_threads()} model={DEFAULT_MODEL} device=cpu batch=8 greedy")
+    header("fp32")
     cached_rerun(args.cold_cases)
     one_model_vs_one_per_variant(args.cases // 2, decoding)
     ratio = overhead(args.cases, decoding)

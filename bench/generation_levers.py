@@ -21,22 +21,25 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from harness.config.eval_config import load_eval_config
-from harness.eval.backends.local import LocalBackend
-from harness.eval.cases import load_cases
-from harness.eval.generation import generate_cached
-from harness.eval.jsonstop import trim_after_json
-from harness.eval.variants import Variant
-from harness.models import DEFAULT_MODEL
-from harness.records import CaseResult, Generation, GenerationRequest
-from harness.scorers.metrics import field_summary
-from harness.scorers.scoring import build_scorers, score_results
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.floor importable
+from bench.floor import FloorRatio, Shape, generation_floor_s, generation_work, header  # noqa: E402
+from harness.config.eval_config import load_eval_config  # noqa: E402
+from harness.eval.backends.local import LocalBackend  # noqa: E402
+from harness.eval.cases import load_cases  # noqa: E402
+from harness.eval.generation import generate_cached  # noqa: E402
+from harness.eval.jsonstop import trim_after_json  # noqa: E402
+from harness.eval.variants import Variant  # noqa: E402
+from harness.models import DEFAULT_MODEL  # noqa: E402
+from harness.records import CaseResult, Generation, GenerationRequest  # noqa: E402
+from harness.scorers.metrics import field_summary  # noqa: E402
+from harness.scorers.scoring import build_scorers, score_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = load_eval_config(ROOT / "suites/triage/harness.yaml")
@@ -112,6 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     cases = load_cases(CONFIG.cases, CONFIG.task)[: args.cases]
     backend = LocalBackend(DEFAULT_MODEL, device="cpu")
+    peaks = header("fp32")
     with tempfile.TemporaryDirectory() as tmp:
         backend.add_adapter("fine-tuned", args.adapter or stand_in_adapter(Path(tmp) / "stand-in"))
         variants = {n: dataclasses.replace(s, adapter="fine-tuned") if s.kind == "adapter" else s
@@ -134,9 +138,14 @@ def main() -> None:
     mismatched = sum(trim_after_json(o.text or "") != n.text for o, n in zip(old, new, strict=True))
     print(f"outputs the stop changed: {changed} of {len(new)}; not equal to the full output trimmed: {mismatched}")
     tokens = {k: sum(g.completion_tokens or 0 for g in gs) for k, gs in (("before", old), ("after", new))}
-    for name in ("before", "after"):
+    shape = Shape.of(backend.model)
+    for name, generations, batch in (("before", old, 8), ("after", new, args.batch_size)):
         spread = f"{min(walls[name]):.1f}-{max(walls[name]):.1f}"
         print(f"{name}: median {statistics.median(walls[name]):.1f} s (runs {spread} s), {tokens[name]} new tokens")
+        prompt = sum(g.prompt_tokens or 0 for g in generations)
+        floor = generation_floor_s(shape, prompt, tokens[name], batch, peaks)
+        print(FloorRatio(f"generation, {name}", statistics.median(walls[name]), floor,
+                         generation_work(prompt, tokens[name], batch, "fp32", len(generations))).line())
     fig_old, fig_new = figures(cases, old), figures(cases, new)
     for variant in fig_old:
         if variant == "fine-tuned" and args.adapter is None:

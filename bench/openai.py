@@ -62,6 +62,7 @@ def main() -> None:
     print(f"requests {args.requests}, concurrency {args.concurrency}, latency {args.latency_ms:g} ms, errors {errors}, "
           f"server saw max {stats['max_in_flight']} in flight")
     print(f"wall {wall * 1000:.0f} ms, ideal {ideal * 1000:.0f} ms")
+    print("floor: n/a (no model stage)")  # bench/floor.py: a stub server with a fixed latency: no model
     print(f"ratio wall/ideal = {wall / ideal:.2f}")
 
 

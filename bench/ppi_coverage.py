@@ -68,6 +68,7 @@ def main() -> None:
         for labelled in map(int, args.labelled.split(",")):
             for name, (coverage, width) in run(args.reps, args.cases, labelled, bias, args.true_delta, args.seed).items():
                 print(f"{bias:>5.2f} {labelled:>8}  {name:<12} {coverage:>8.3f} {width:>7.3f}")
+    print("floor: n/a (no model stage)")  # bench/floor.py: a simulation, no model work
 
 
 if __name__ == "__main__":

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-from harness.eval.backends.local import LocalBackend
-from harness.eval.generation import generate_cached
-from harness.models import DEFAULT_MODEL
-from harness.records import Decoding, GenerationRequest
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.floor importable
+from bench.floor import FloorRatio, Shape, generation_floor_s, generation_work, header  # noqa: E402
+from harness.eval.backends.local import LocalBackend  # noqa: E402
+from harness.eval.generation import generate_cached  # noqa: E402
+from harness.models import DEFAULT_MODEL  # noqa: E402
+from harness.records import Decoding, GenerationRequest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +39,8 @@ def main() -> None:
                 for i, line in enumerate(lines)]
     backend = LocalBackend(DEFAULT_MODEL)
     backend.generate(requests[:1], Decoding(max_new_tokens=2))  # load and warm up
+    peaks, shape = header("fp32"), Shape.of(backend.model)
+    floors: list[FloorRatio] = []
     decoding = Decoding(max_new_tokens=args.max_new_tokens)
     walls: dict[int, float] = {}
     reference: list[str | None] = []
@@ -47,9 +52,14 @@ def main() -> None:
         texts = [g.text for g in generations]
         reference = reference or texts
         tokens = sum(g.completion_tokens or 0 for g in generations)
-        print(f"batch {size:3d}: {walls[size]:6.1f} s, {tokens / walls[size]:5.0f} new tokens/s; replies differing "
-              f"from the first batch size's: {sum(a != b for a, b in zip(reference, texts, strict=True))} of {len(texts)}",
-              flush=True)
+        prompt = sum(g.prompt_tokens or 0 for g in generations)
+        floors.append(FloorRatio(f"generation, batch {size}", walls[size], generation_floor_s(shape, prompt, tokens, size, peaks),
+                                 generation_work(prompt, tokens, size, "fp32", len(generations))))
+        print(f"batch {size:3d}: {walls[size]:6.1f} s, {tokens / walls[size]:5.0f} new tokens/s, {floors[-1].ratio:.2f}x "
+              f"the floor; replies differing from the first batch size's: "
+              f"{sum(a != b for a, b in zip(reference, texts, strict=True))} of {len(texts)}", flush=True)
+    for floor in floors:
+        print(floor.line())
     first, last = next(iter(walls)), list(walls)[-1]
     print(f"ratio batch {last}/batch {first} = {walls[last] / walls[first]:.2f}")
 

@@ -3,7 +3,9 @@
 Each benchmark also runs alone (``python bench/NAME.py``) and prints its ratio as its last
 line, ``ratio <what> = <value>``; this script runs each one in its own process (so one
 benchmark's threads, caches and imports do not colour the next), reads that last line and
-compares it with the target declared below.
+compares it with the target declared below. Each also prints its stage's ratio to this machine's
+floor (``bench/floor.py``) as ``floor: <stage>: <measured> s, floor <floor> s: <ratio>x (<work>)``, or
+``floor: n/a (...)``; the table's last column is the last such line's ratio and stage.
 
     python bench/run_all.py                 # all of them
     python bench/run_all.py lint report     # a subset, by name
@@ -21,6 +23,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RATIO_LINE = re.compile(r"^ratio (?P<what>.+?) = (?P<value>[-+0-9.eE]+)\s*$")
+SKIP_LINE = re.compile(r"^skip: (?P<why>.+?)\s*$")
+"""A benchmark that cannot run here (no vLLM virtualenv, say) prints ``skip: <why>`` as its last line and exits 0."""
+FLOOR_LINE = re.compile(r"^floor: (?:n/a|(?P<stage>.+?): [0-9.]+ s, floor [-+0-9.eE]+ s: (?P<ratio>[0-9.]+|inf)x)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +41,8 @@ class Benchmark:
     target: float
     """The ratio must be at most this (``at_most``) or at least this."""
     at_most: bool = True
+    args: tuple[str, ...] = ()
+    """The script's command-line arguments."""
 
 
 BENCHMARKS = (
@@ -51,6 +58,8 @@ BENCHMARKS = (
     Benchmark("distributed", "tiny training wall, 2 processes (torchrun)", "1 process", 1.0),
     Benchmark("tone", "tone scoring of the replies (embedding, classifier, fluency)", "generating them", 0.1),
     Benchmark("floor", "the stage furthest from its floor (decode today)", "matmul rate and memory bandwidth", 2.0),
+    Benchmark("engine", "vLLM CPU outputs identical to local peft's, adapter, 16 triage cases", "local backend", 0.95,
+              at_most=False, args=("--limit", "16")),
 )
 
 
@@ -62,6 +71,10 @@ class Outcome:
     ratio: float | None
     seconds: float
     error: str = ""
+    floor: str = "-"
+    """The last floor line's ratio and stage (``2.41x generation, LocalBackend``), ``n/a``, or ``-`` without one."""
+    skipped: str = ""
+    """Why the benchmark could not run here (its ``skip:`` line); a skip is not a failure."""
 
     @property
     def passed(self) -> bool:
@@ -76,24 +89,37 @@ def run(bench: Benchmark) -> Outcome:
     if not script.exists():
         return Outcome(bench, None, 0.0, f"{script} is missing")
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+    proc = subprocess.run([sys.executable, str(script), *bench.args], capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    skip = SKIP_LINE.match(lines[-1]) if lines and proc.returncode == 0 else None
+    if skip:
+        return Outcome(bench, None, seconds, skipped=skip["why"])
     match = RATIO_LINE.match(lines[-1]) if lines else None
     if proc.returncode != 0 or not match:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return Outcome(bench, None, seconds, f"exit {proc.returncode}: {tail}")
-    return Outcome(bench, float(match["value"]), seconds)
+    return Outcome(bench, float(match["value"]), seconds, floor=floor_cell(lines))
+
+
+def floor_cell(lines: list[str]) -> str:
+    """The table's floor column from a benchmark's output: its last ``floor:`` line."""
+    floors = [m for m in map(FLOOR_LINE.match, lines) if m]
+    if not floors:
+        return "-"
+    last = floors[-1]
+    return "n/a" if last["stage"] is None else f"{float(last['ratio']):.2f}x {last['stage']}"
 
 
 def table(outcomes: list[Outcome]) -> str:
     """The outcomes as a Markdown table."""
-    rows = ["| benchmark | figure | reference | ratio | target | result | wall |", "|---|---|---|---|---|---|---|"]
+    rows = ["| benchmark | figure | reference | ratio | target | result | wall | floor ratio |",
+            "|---|---|---|---|---|---|---|---|"]
     for o in outcomes:
         target = f"{'<=' if o.bench.at_most else '>='} {o.bench.target:g}"
         ratio = f"{o.ratio:.2f}" if o.ratio is not None else "-"
-        result = "pass" if o.passed else f"FAIL {o.error}".strip()
-        cells = [o.bench.name, o.bench.figure, o.bench.reference, ratio, target, result, f"{o.seconds:.0f} s"]
+        result = f"skipped: {o.skipped}" if o.skipped else "pass" if o.passed else f"FAIL {o.error}".strip()
+        cells = [o.bench.name, o.bench.figure, o.bench.reference, ratio, target, result, f"{o.seconds:.0f} s", o.floor]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -113,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running bench/{bench.name}.py ...", file=sys.stderr, flush=True)
         outcomes.append(run(bench))
     print(table(outcomes))
-    return 0 if all(o.passed for o in outcomes) else 1
+    return 0 if all(o.passed or o.skipped for o in outcomes) else 1
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+
+from harness.gate.sequential_corpus import macro_f1_bounds  # noqa: E402
 from harness.gate.sequential_sim import Scenario, Statistic, simulate  # noqa: E402
 
 ROWS: list[tuple[str, Scenario, Statistic, float, int]] = [
@@ -54,7 +57,35 @@ def main() -> int:
         print(f"{label} | {scenario.delta:+.2f} | {n} | {r.accept_fixed:.3f} | {r.accept_sequential:.3f} | "
               f"{r.reject_fixed:.3f} | {r.reject_sequential:.3f} | {r.mean_cases:.1f} | {r.saved:.1%}")
     print(f"({time.perf_counter() - started:.1f} s)")
+    corpus_widths(args.seed)
+    print("floor: n/a (no model stage)")  # bench/floor.py: a simulation, no model work
     return 0
+
+
+def corpus_widths(seed: int, repeats: int = 3) -> None:
+    """Why ``field_macro_f1`` stays fixed-n: the width of the valid union-bound sequence on triage-like data."""
+    rng = np.random.default_rng(seed)
+    classes = {"category": 7, "priority": 3, "needs_human": 2}  # triage's fields
+    print("field_macro_f1 union-bound sequence (harness.gate.sequential_corpus), triage-like fields of 7/3/2 classes, "
+          "candidate 85% right per field, baseline 55%, alpha 0.05:")
+    print("cases | mean bounds of the difference | mean width | settled above 0")
+    for n in (155, 600):
+        lows, highs = [], []
+        for _ in range(repeats):
+            ref = {f: rng.integers(0, k, n).astype(str) for f, k in classes.items()}
+
+            def predict(accuracy: float, ref: dict[str, np.ndarray] = ref, n: int = n) -> dict[str, list[list[str]]]:
+                return {f: [[str(p)] for p in np.where(rng.random(n) < accuracy, ref[f],
+                                                       rng.integers(0, k, n).astype(str))]
+                        for f, k in classes.items()}
+
+            bounds = macro_f1_bounds({f: r.tolist() for f, r in ref.items()}, predict(0.85), predict(0.55),
+                                     {f: [str(c) for c in range(k)] for f, k in classes.items()}, 0.05, grid_size=201)
+            lows.append(bounds.mean[0])
+            highs.append(bounds.mean[1])
+        settled = sum(low > 0 for low in lows)
+        print(f"{n} | [{np.mean(lows):+.2f}, {np.mean(highs):+.2f}] | {np.mean(highs) - np.mean(lows):.2f} | "
+              f"{settled}/{repeats}")
 
 
 if __name__ == "__main__":

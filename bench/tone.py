@@ -16,16 +16,19 @@ Last line: ``ratio tone scoring/generation = X.XX`` (target < 0.1).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from harness.config.eval_config import load_eval_config
-from harness.eval.backends.local import LocalBackend
-from harness.eval.cases import load_cases
-from harness.eval.generation import generate_cached
-from harness.eval.variants import Variant
-from harness.scorers.base import make_scorer
-from harness.scorers.tone import ToneScorer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.floor importable
+from bench.floor import FloorRatio, Shape, generation_floor_s, generation_work, header, prefill_floor_s  # noqa: E402
+from harness.config.eval_config import load_eval_config  # noqa: E402
+from harness.eval.backends.local import LocalBackend  # noqa: E402
+from harness.eval.cases import load_cases  # noqa: E402
+from harness.eval.generation import generate_cached  # noqa: E402
+from harness.eval.variants import Variant  # noqa: E402
+from harness.scorers.base import make_scorer  # noqa: E402
+from harness.scorers.tone import ToneScorer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=64, help="replies to generate and score (figures scaled to 1,000)")
-    parser.add_argument("--config", default=str(ROOT / "suites/house_style/tone/harness.yaml"))
+    parser.add_argument("--config", default=str(ROOT / "suites/house_style/harness.yaml"))
     args = parser.parse_args()
     config = load_eval_config(args.config)
     if config.scoring.tone is None:
@@ -43,6 +46,7 @@ def main() -> None:
     requests = [r for r in Variant(config.variants["prompt-only"]).requests(cases, 1)]
     backend = LocalBackend(config.model, batch_size=16)
     backend.generate(requests[:1], config.decoding)  # load and warm up
+    peaks, shape = header("fp32"), Shape.of(backend.model)
     started = time.perf_counter()
     generations = generate_cached(backend, requests, config.decoding, None, chunk_size=32, progress=False)
     generation_s = time.perf_counter() - started
@@ -76,6 +80,14 @@ def main() -> None:
         print(f"{name:40s} {seconds * scale:8.1f} s per 1,000 replies")
     scoring_s = sum(timings.values())
     print(f"{'tone scoring, all':40s} {scoring_s * scale:8.1f} s per 1,000 replies")
+    prompt, new = sum(g.prompt_tokens or 0 for g in generations), sum(g.completion_tokens or 0 for g in generations)
+    print(FloorRatio("generation", generation_s, generation_floor_s(shape, prompt, new, 16, peaks),
+                     generation_work(prompt, new, 16, "fp32", len(generations))).line())
+    # fluency is a forward pass of the same model over each reply: its floor is the prefill of their tokens
+    reply_tokens = sum(len(ids) for ids in backend.tokenizer(texts, add_special_tokens=False)["input_ids"])
+    print(FloorRatio("fluency token losses", timings["fluency token losses"], prefill_floor_s(shape, reply_tokens, peaks),
+                     f"{reply_tokens:,} reply tokens, one forward pass (the generating model's shape), fp32; "
+                     "embeddings and classifier not counted").line())
     print(f"ratio tone scoring/generation = {scoring_s / generation_s:.2f}")
 
 

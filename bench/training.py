@@ -26,6 +26,7 @@ from pathlib import Path
 
 # This script shares its name with the `training` package: keep its own folder off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.floor importable (as bench.floor, not floor)
 
 import torch  # noqa: E402
 from harness.training.config import LoraSection, TrainConfig, TrainingSection  # noqa: E402
@@ -34,6 +35,7 @@ from harness.training.throughput import StepTimer  # noqa: E402
 from harness.training.trainer import build_peft_model, training_arguments  # noqa: E402
 from transformers import DataCollatorForSeq2Seq, Trainer, set_seed  # noqa: E402
 
+from bench.floor import FloorRatio, header, shape_of_model, training_floor_s  # noqa: E402
 from harness.data import load_examples  # noqa: E402
 from harness.models import DEFAULT_MODEL, ensure_pad_token, load_model  # noqa: E402
 
@@ -122,6 +124,7 @@ def main() -> None:
     dataset = tokenize_all(tokenizer, load_examples(args.data), config.training.max_length)
     print(f"threads={torch.get_num_threads()} examples={len(dataset)} steps={args.steps} batch=8 r=16 q_proj,v_proj "
           f"{args.precision}")
+    peaks = header(args.precision)
     if args.compare_precision:
         compare_precision(config, dataset, args.steps, args.repeats)
     _, _, batches = harness_run(config, dataset, 2)  # warm-up: first steps pay for allocation and kernels
@@ -138,6 +141,12 @@ def main() -> None:
     seconds_padded, _ = plain_run(config, padded_to_max(batches, max_len, tokenizer.pad_token_id))
     print(f"length-grouped dynamic padding: {seconds_dynamic:.1f} s; padded to max length {max_len}: {seconds_padded:.1f} s; "
           f"speed-up {seconds_padded / seconds_dynamic:.2f}x")
+    floor_per_token = training_floor_s(shape_of_model(DEFAULT_MODEL), tokens, peaks, args.precision) / tokens
+    work = (f"{tokens:,} trained tokens a run ({args.steps} steps, batch 8), LoRA r=16 q/v, {args.precision}; "
+            f"median of {args.repeats}")
+    for name, tps in (("plain peft + torch loop", plain_tps), ("harness Trainer", harness_tps)):
+        seconds = tokens / statistics.median(tps)
+        print(FloorRatio(f"training, {name}", seconds, floor_per_token * tokens, work).line())
     ratio = statistics.median(harness_tps) / statistics.median(plain_tps)
     print(f"ratio harness/plain = {ratio:.2f}")
 

@@ -7,7 +7,10 @@ A temporary folder (``.<name>.<random>.partial``) is held by its writer with an 
 (``flock`` on the folder itself) for as long as the writer lives: the kernel releases it the
 moment the process ends, however it ends (SIGKILL, power loss aside). So the next writer in
 the same place removes folders nobody holds at once (:func:`remove_abandoned`), never one
-that a concurrent process is still filling, and without waiting for an age limit.
+that a concurrent process is still filling, and without waiting for an age limit. A single file's
+temporary (``.<name>.<random>.tmp``) is held the same way (``flock`` on the file) until it is renamed
+into place, and the next atomic write into its folder removes the ones nobody holds
+(:func:`remove_abandoned_files`).
 """
 
 from __future__ import annotations
@@ -146,22 +149,26 @@ def make_folder(folder: str | os.PathLike[str]) -> Path:
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file, fsync, rename)."""
+    """Write ``text`` to ``path`` atomically (temporary file held by this process, fsync, rename).
+
+    Temporary files that killed writers left in the folder are removed first (:func:`remove_abandoned_files`).
+    """
     path = Path(path)
     make_folder(path.parent)
+    remove_abandoned_files(path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _held_temporary_file(path)
     except OSError as exc:
         if is_no_space(exc):
             raise disk_full(path, len(text.encode("utf-8"))) from None
         raise
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:  # closing it releases the hold: after the rename
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp creates 0600; give the file normal permissions
-        os.replace(tmp, path)
+            os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp creates 0600; give the file normal permissions
+            os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if is_no_space(exc):
@@ -176,6 +183,52 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
 
 PARTIAL = ".partial"
 _CREATING = ".creating"
+_TMP, _TMP_CREATING = ".tmp", ".tmp-creating"
+_TEMPORARY_FILE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(-creating)?$")
+"""The names :func:`_held_temporary_file` gives (``tempfile``'s 8 random characters): no other file matches by chance."""
+
+
+def _held_temporary_file(path: Path) -> tuple[int, str]:
+    """A new ``.<name>.<random>.tmp`` beside ``path``, locked by this process (its open descriptor and name).
+
+    Created under a ``-creating`` name no sweep of live files matches, locked, then renamed, so
+    :func:`remove_abandoned_files` never sees it unlocked while its writer lives.
+    """
+    fd, creating = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_CREATING, dir=path.parent)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        tmp = creating.removesuffix(_TMP_CREATING) + _TMP
+        os.replace(creating, tmp)
+    except BaseException:
+        os.close(fd)
+        Path(creating).unlink(missing_ok=True)
+        raise
+    return fd, tmp
+
+
+def remove_abandoned_files(parent: str | os.PathLike[str], creating_older_than_s: float = 60.0) -> list[Path]:
+    """Remove the temporary files of :func:`atomic_write_text` in ``parent`` that no live process holds; return them.
+
+    A file still being created (a writer killed between creating and locking it) is removed once
+    ``creating_older_than_s`` old. Other files, and a live writer's, are never touched.
+    """
+    removed: list[Path] = []
+    try:
+        entries = [e for e in os.scandir(parent) if _TEMPORARY_FILE.match(e.name) and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            if entry.name.endswith(_TMP_CREATING):
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime <= creating_older_than_s:
+                    continue
+            elif is_held(entry.path):
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue  # gone already (its writer renamed it) or not ours to remove
+        removed.append(Path(entry.path))
+    return removed
 
 
 @contextmanager
@@ -198,9 +251,10 @@ def held_folder(parent: str | os.PathLike[str], prefix: str, suffix: str = PARTI
 
 
 def is_held(folder: str | os.PathLike[str]) -> bool:
-    """Whether a live process holds ``folder`` (see :func:`held_folder`); False if it is gone."""
+    """Whether a live process holds ``folder`` (see :func:`held_folder`), or a temporary file of
+    :func:`atomic_write_text`; False if it is gone."""
     try:
-        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        handle = os.open(folder, os.O_RDONLY | os.O_NONBLOCK)  # non-blocking: opening a FIFO never waits
     except OSError:
         return False
     try:

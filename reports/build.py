@@ -12,6 +12,7 @@ import harness.reports.sections as sections
 from harness.reports.compare import compare
 from harness.reports.load import RunInfo
 from harness.reports.model import Report, TaskReport
+from harness.reports.parity import parity_figures
 from harness.reports.plots import change_markers
 
 from harness.errors import InputError
@@ -53,8 +54,9 @@ def build_report(store: Path, out_dir: Path, task: str | None = None, since: str
             raise InputError(f"no runs{window}{' of ' + task if task else ''} in the store; "
                              "run `harness eval` or `harness history import runs/`", path=str(store), code="no-runs")
         window = ", ".join(filter(None, [f"since {since}" if since else "", f"last {last} runs" if last else ""]))
+        decisions = load.decisions(conn, task, since)
         return Report(dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), str(store), reports,
-                      load.decisions(conn, task, since), window or "all runs")
+                      decisions, window or "all runs", parity=parity_figures(decisions))
     finally:
         conn.close()
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from harness.reports.casediff import CaseChange
 from harness.reports.compare import Comparison
 from harness.reports.load import RunInfo
+from harness.reports.parity import ParityFigures
 from harness.reports.plots import Marker
 
 from harness.history.records import DecisionRecord
@@ -92,6 +93,8 @@ class Report:
     tasks: list[TaskReport]
     decisions: list[DecisionRecord]
     window: str
+    parity: list[ParityFigures] = field(default_factory=list)
+    """Serving-parity figures of the decisions that have the check (newest first)."""
 
     @property
     def regressions(self) -> int:

@@ -37,7 +37,12 @@ def matrix(rows: list[TableRow]) -> tuple[list[str], list[tuple[str, dict[str, T
     for row in rows:
         if row.kind != "cost":
             by_metric[row.metric][row.variant] = row
-    return variants, sorted(by_metric.items())
+    return variants, sorted(by_metric.items(), key=lambda item: _metric_order(item[0]))
+
+
+def _metric_order(metric: str) -> str:
+    """Alphabetical, except that ``tone_joint`` heads its axes (tone_style, tone_meaning, tone_fluency) beside it."""
+    return "tone_" if metric == "tone_joint" else metric
 
 
 def printable(value: object) -> object:

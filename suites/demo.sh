@@ -16,11 +16,14 @@ started=$SECONDS
 step_names=()
 step_seconds=()
 step_started=$SECONDS
+steps_log="$out/steps.tsv"  # <unix time>\t<step>: bench/steps.py finds each step's model work in its window
+: > "$steps_log"
 
 step() {
   if [ ${#step_names[@]} -gt 0 ]; then step_seconds+=($((SECONDS - step_started))); fi
   step_names+=("$*")
   step_started=$SECONDS
+  printf '%s\t%s\n' "$(date +%s.%N)" "$*" >> "$steps_log"
   printf '\n== %s (%d s)\n' "$*" $((SECONDS - started))
 }
 
@@ -112,12 +115,16 @@ judge_status=$?
 set -e
 python - "$style/judge/rubric.yaml" "$out/judge/calibrations" <<'PY'
 import sys
-from harness.gate.checks import judge_check
+from harness.gate.checks import judge_check, judge_metric_checks
 from harness.config.gate import GateRules, JudgeSection
-rules = GateRules("fine-tuned", ("prompt-only",), judge_metrics=("judge:house_style",),
+rules = GateRules(candidate="fine-tuned", baselines=("prompt-only",), judge_metrics=("judge:house_style",),
                   judge=JudgeSection(rubric=sys.argv[1], store=sys.argv[2]))
 check = judge_check(rules)
 print(f"the gate on a judge metric: {check.name}: {check.verdict.upper()}: {check.explanation}")
+# the paired comparison the gate would make on its run: only through a PPI interval, and only after calibration
+# passes (it judges its run's outputs then; README: "Judge-scored comparisons"); a failed calibration stops it here
+for ppi in judge_metric_checks(rules, None):
+    print(f"the gate's comparison: {ppi.name}: {ppi.verdict.upper()}: {ppi.explanation}")
 PY
 echo "harness calibrate exit code: $judge_status (0: the judge's scores may count, 1: they may not)"
 
@@ -136,6 +143,11 @@ set -e
 echo "first hour on suites/returns: exit $returns_status (the table above gives each step's exit code and time)"
 
 step_seconds+=($((SECONDS - step_started)))
-printf '\n| step | seconds |\n|---|---|\n'
-for i in "${!step_names[@]}"; do printf '| %s | %d |\n' "${step_names[$i]%%:*}" "${step_seconds[$i]}"; done
+printf '%s\tend\n' "$(date +%s.%N)" >> "$steps_log"
+echo
+# the machine line, then each step's seconds, its model work, and its ratio to this machine's floor (bench/floor.py)
+if ! python bench/steps.py "$steps_log" --candidates candidates --candidates "$out"; then
+  printf '\n| step | seconds |\n|---|---|\n'
+  for i in "${!step_names[@]}"; do printf '| %s | %d |\n' "${step_names[$i]%%:*}" "${step_seconds[$i]}"; done
+fi
 printf '\nmain job done in %d s; the report: %s\n' $((SECONDS - started)) "$(pwd)/$out/report/index.html"

@@ -140,6 +140,19 @@ def test_decide_end_to_end_on_a_tiny_model(ladder_project, capsys):
     assert "gate an adapter with `harness gate CANDIDATE`" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_the_ladder_runs_the_serving_parity_check_the_gate_runs(ladder_project, capsys):
+    project, candidate = ladder_project
+    config = project / "harness.yaml"
+    config.write_text(config.read_text().replace("gate: {min_cases: 2, n_resamples: 200}",
+                                                 "gate: {min_cases: 2, n_resamples: 200, parity: {floor: 0.9}}"))
+    main(["decide", "--config", str(config), "--candidate", str(candidate), "--runs-dir", str(project / "runs")])
+    decision = load_ladder(project / "candidates" / "decisions" / "triage" / "ladder.json")
+    parity = {c.name: c for c in decision.rung("fine-tuned").checks}["serving parity (engine vs local peft)"]
+    assert parity.verdict == "pass" and "local backend, which is the peft reference" in parity.explanation
+    assert not any("parity" in c.name for c in decision.rung("rag").checks)  # an adapter's check only
+
+
 def test_decide_on_a_bad_config_is_an_input_error(tmp_path, capsys):
     (tmp_path / "harness.yaml").write_text("task: triage\n")
     assert main(["decide", "--config", str(tmp_path / "harness.yaml"), "--root", str(tmp_path / "c")]) == 2

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.fileio import sha256_file
-from tests.processes import finish, harness_process, write_eval_project
+from tests.processes import finish, harness_process, write_eval_project, write_gate_project, write_train_workdir
 from tests.synthetic_runs import write_synthetic_run
 
 DISK_MB = 6
@@ -113,16 +113,7 @@ def test_eval_on_a_full_disk_keeps_the_earlier_runs(disk, tmp_path, tiny_checkpo
 
 @pytest.mark.slow
 def test_train_on_a_full_disk_leaves_no_scratch_and_no_candidate(disk, tmp_path, tiny_checkpoint):
-    from tests.test_training import CONFIG
-    from tests.tiny import write_triage_file
-
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "model").symlink_to(tiny_checkpoint)
-    write_triage_file(work / "train.jsonl", 40)
-    config = work / "lora.yaml"
-    config.write_text(CONFIG.format(epochs=1).replace("./", f"{work}/").replace(
-        f"output_dir: {work}/candidates", f"output_dir: {disk}/candidates"))
+    config = write_train_workdir(tmp_path / "work", tiny_checkpoint, 40, 1, output_dir=disk / "candidates") / "lora.yaml"
     (disk / "candidates").mkdir()
     (disk / "candidates" / "earlier").mkdir()
     (disk / "candidates" / "earlier" / "manifest.json").write_text(json.dumps({"task": "triage"}))
@@ -137,16 +128,7 @@ def test_train_on_a_full_disk_leaves_no_scratch_and_no_candidate(disk, tmp_path,
 
 @pytest.mark.slow
 def test_gate_on_a_full_disk_is_no_decision_and_keeps_the_earlier_one(disk, tmp_path, tiny_checkpoint, tiny_adapters):
-    from tests.test_gate import GATE_CONFIG
-    from tests.tiny import write_triage_file
-
-    write_triage_file(tmp_path / "train.jsonl", 10)
-    write_triage_file(tmp_path / "heldout.jsonl", 4, offset=100)
-    (tmp_path / "harness.yaml").write_text(GATE_CONFIG.format(model=tiny_checkpoint))
-    candidate = disk / "candidates" / "triage-1"
-    shutil.copytree(tiny_adapters["a"], candidate)
-    data = {"dataset": str(tmp_path / "train.jsonl"), "dataset_sha256": sha256_file(tmp_path / "train.jsonl")}
-    (candidate / "manifest.json").write_text(json.dumps({"task": "triage", "data": data}))
+    candidate = write_gate_project(tmp_path, tiny_checkpoint, tiny_adapters["a"], disk / "candidates" / "triage-1")
     argv = ("gate", candidate, "--config", tmp_path / "harness.yaml", "--runs-dir", tmp_path / "runs")
     env = {"HARNESS_CACHE_DIR": str(tmp_path / "cache")}
     assert finish(harness_process(*argv, env=env), timeout=600)[0] in (0, 1)

@@ -73,3 +73,19 @@ def test_the_engine_is_recorded_in_the_run_manifest_and_older_manifests_still_re
     (tmp_path / "old" / "manifest.json").write_text(json.dumps(old))
     assert read_run_manifest(tmp_path / "old").backend.engine is None
     assert "engine" not in BackendInfo("local", {"path": "/m"}).to_dict()  # local runs' manifests are unchanged
+
+
+@pytest.mark.slow  # two subprocesses, no model
+def test_run_all_skips_the_engine_benchmark_with_its_reason_where_no_vllm_can_start(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k != "HARNESS_VLLM_URL"} | {"VLLM_VENV": str(tmp_path / "none")}
+    proc = subprocess.run([sys.executable, str(root / "bench" / "run_all.py"), "engine"], capture_output=True, text=True,
+                          env=env, timeout=300, check=False)
+    [row] = [line for line in proc.stdout.splitlines() if line.startswith("| engine |")]
+    assert proc.returncode == 0 and f"skipped: no vLLM virtualenv at {tmp_path / 'none'}" in row, proc.stdout + proc.stderr
+    assert "| - | >= 0.95 |" in row  # no ratio, the target it would be held to

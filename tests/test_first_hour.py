@@ -126,6 +126,8 @@ def test_init_prints_the_next_steps_in_the_seeds_order_and_writes_replay_on(tmp_
     assert steps == ["harness lint", "harness eval", "harness train", "harness decide", "pytest suites/returns",
                      "harness eval"], out
     assert "harness decide --config suites/returns/harness.yaml --promote" in out and "harness report" in out
+    scoring = load_eval_config(tmp_path / "suites/returns/harness.yaml").scoring
+    assert scoring.fields == ("intent", "urgent") and scoring.similar_fields == {"summary": "embedding"}
     replay = load_config(tmp_path / "suites/returns/lora.yaml").replay
     assert (replay.prompts, replay.loss, replay.kl_weight) == ("builtin:replay", "kl", 100)
     test_file = (tmp_path / "suites/returns/test_returns_gate.py").read_text()
@@ -223,6 +225,7 @@ def test_the_first_hour_from_a_fresh_virtualenv_ends_in_a_deployment_that_passes
     baselines = harness("eval", "--config", "suites/returns/harness.yaml")
     assert "skipped variant 'fine-tuned'" in baselines.stderr
     assert re.search(r"^prompt-only +77 ", baselines.stdout, flags=re.MULTILINE) and "runs/" in baselines.stdout
+    assert "similarity:summary" in baselines.stdout  # the free-text field, scored by real embeddings
     candidate = harness("train", "suites/returns/lora.yaml").stdout.strip().splitlines()[-1]
     assert Path(candidate).parent == project / "candidates"
     decided = harness("decide", "--config", "suites/returns/harness.yaml", "--promote")

@@ -61,46 +61,20 @@ def test_a_calibration_of_another_judge_model_does_not_count(tmp_path, tiny_chec
     assert check.verdict == "inconclusive" and "no calibration stored" in check.explanation
 
 
-def _judged_run(folder: Path, identity: str, rubric: str, n_cases: int = 120) -> tuple[Path, Path]:
-    """A run judged under ``identity`` (the judge rates fine-tuned one point above people) and labels on a quarter."""
-    import numpy as np
-
-    from harness.judge.records import JudgeScore
-
-    rng = np.random.default_rng(0)
-    folder.mkdir(parents=True)
-    scores, rows = [], ["id,variant,rater,human"]
-    for c in range(n_cases):
-        quality = int(rng.integers(2, 5))
-        for variant in ("prompt-only", "fine-tuned"):
-            judge = min(5, quality + (variant == "fine-tuned"))
-            scores.append(JudgeScore(f"c{c}:{variant}:0", variant, 0, judge, None, None, None, identity, rubric))
-            if c % 4 == 0:
-                rows += [f"c{c}:{variant}:0,{variant},{rater},{quality}" for rater in ("ann", "bob")]
-    (folder / "judge_scores.jsonl").write_text("".join(s.to_json() + "\n" for s in scores))
-    labels = folder / "labels.csv"
-    labels.write_text("\n".join(rows) + "\n")
-    return folder, labels
-
-
-def test_a_judge_metric_counts_only_through_a_ppi_interval_on_labelled_runs(tmp_path, tiny_checkpoint):
-    from dataclasses import replace
-
+def test_a_judge_metric_without_a_passing_calibration_does_not_count_and_nothing_is_judged(tmp_path, tiny_checkpoint):
+    """The PPI check on the gate's own run (tests/test_judge_gate_run.py) starts only after the calibration passes."""
     from harness.gate.checks import judge_metric_checks
 
     judge = configured_judge(RUBRIC, str(tiny_checkpoint))
     store = tmp_path / "calibrations"
-    run, labels = _judged_run(tmp_path / "run", judge.identity, judge.rubric.sha256)
     rules = _rules(store, str(tiny_checkpoint))
-    [uncalibrated] = judge_metric_checks(rules, run)
-    assert uncalibrated.verdict == "inconclusive" and "no calibration stored" in uncalibrated.explanation
+    not_a_run = tmp_path / "not-a-run"  # judging it would fail: the calibration must stop the check first
+    [uncalibrated] = judge_metric_checks(rules, not_a_run)
+    assert uncalibrated.name == "judge:house_style vs prompt-only (PPI)" and uncalibrated.verdict == "inconclusive"
+    assert "no calibration stored" in uncalibrated.explanation
+    _store(store, judge.identity, judge.rubric.sha256, passed=False)
+    [failed] = judge_metric_checks(rules, not_a_run)
+    assert failed.verdict == "inconclusive" and "failed its calibration" in failed.explanation
     _store(store, judge.identity, judge.rubric.sha256, passed=True)
-    [unlabelled] = judge_metric_checks(rules, run)
-    assert unlabelled.verdict == "inconclusive" and "human labels" in unlabelled.explanation
-    with_labels = replace(rules, judge=replace(rules.judge, labels=str(labels)))
-    [check] = judge_metric_checks(with_labels, run)
-    assert check.name == "judge:house_style vs prompt-only (PPI)" and check.verdict == "pass", check.explanation
-    assert check.observed["judge_delta_uncorrected"] == 1.0 and check.delta == 0.0  # the judge's +1 rectified away
-    other, _ = _judged_run(tmp_path / "other", "x" * 64, judge.rubric.sha256)
-    [foreign] = judge_metric_checks(with_labels, other)
-    assert foreign.verdict == "inconclusive" and "not the configured judge" in foreign.explanation
+    [missing] = judge_metric_checks(rules, not_a_run)
+    assert missing.verdict == "inconclusive" and "not a run folder" in missing.explanation

@@ -291,20 +291,9 @@ def test_engine_token_losses_agree_with_the_local_backend(vllm_engine, smol_adap
     assert engine_losses[0] != engine_losses[1]  # the adapter's weights reach the prompt logprobs
 
 
-TRIAGE = Path(__file__).resolve().parents[1] / "suites" / "triage"
 GATE_CASES = 24
 """Held-out cases of the engine gate tests: the first 24 of the triage split (``min_cases: 20`` in their config: a
 2-core CPU engine decodes a few dozen tokens per second)."""
-
-LORA_YAML = """\
-base_model: smollm2-135m-instruct
-dataset: ./train.jsonl
-heldout: ./heldout.jsonl
-task: triage
-lora: {r: 8, alpha: 16, dropout: 0.05, target_modules: [q_proj, v_proj]}
-training: {epochs: 1, learning_rate: 1.0e-3, batch_size: 8, eval_split: 0.1, early_stopping_patience: 0}
-seed: 0
-"""
 
 GATE_CONFIG = """\
 task: triage
@@ -335,24 +324,33 @@ gate:
 @pytest.fixture(scope="session")
 def engine_gate_dir(tmp_path_factory) -> Path:
     """A triage project: 96 training examples, 24 held-out cases, 8 general texts, a candidate from `harness train`."""
-    from harness.training import load_config, train_candidate
-
     from harness.config.file import builtin_path
+    from tests.vllm_server import train_triage_candidate
 
     folder = tmp_path_factory.mktemp("engine-gate")
-    (folder / "train.jsonl").write_text("".join((TRIAGE / "data/split/train.jsonl").read_text().splitlines(True)[:96]))
-    (folder / "heldout.jsonl").write_text("".join((TRIAGE / "data/split/heldout.jsonl").read_text().splitlines(True)
-                                                  [:GATE_CASES]))
+    candidate = train_triage_candidate(folder, examples=96, heldout=GATE_CASES)
     (folder / "general-text.jsonl").write_text("".join(Path(builtin_path("builtin:general-text")).read_text()
                                                        .splitlines(True)[:8]))
-    (folder / "lora.yaml").write_text(LORA_YAML)
-    config = load_config(folder / "lora.yaml", overrides={"output_dir": str(folder / "candidates")})
-    (folder / "candidate").symlink_to(train_candidate(config))
+    (folder / "candidate").symlink_to(candidate)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def engine_cache(tmp_path_factory) -> Path:
+    """The engine gate tests' harness cache folder (``HARNESS_CACHE_DIR``): the user's converted models (a link), a
+    generation cache of their own. The gate test fills it; `harness decide` and `pytest suites/` then read the same
+    outputs of the same engine, config and candidate from it instead of generating them again."""
+    from harness.models.cache import cache_dir
+
+    folder = tmp_path_factory.mktemp("harness-cache")
+    (folder / "models").symlink_to(cache_dir() / "models", target_is_directory=True)
     return folder
 
 
 def write_gate_config(folder: Path, url: str, *, retries: int = 1) -> Path:
     path = folder / f"harness-{retries}.yaml"
+    from tests.vllm_server import TRIAGE
+
     path.write_text(GATE_CONFIG.format(url=url, retries=retries, schema=TRIAGE / "schema.json"))
     return path
 
@@ -362,12 +360,14 @@ def checks_by_name(decision) -> dict[str, object]:
 
 
 @engine
-def test_a_gate_entirely_on_the_engine_decides_with_forgetting_and_parity(tmp_path, vllm_engine, engine_gate_dir):
+def test_a_gate_entirely_on_the_engine_decides_with_forgetting_and_parity(tmp_path, vllm_engine, engine_gate_dir,
+                                                                          engine_cache, monkeypatch):
     from harness.gate.run import gate_decision
     from harness.manifests import read_run_manifest
 
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(engine_cache))
     config = write_gate_config(engine_gate_dir, vllm_engine.base_url)
-    options = EvalOptions(runs_dir=tmp_path / "runs", cache_path=tmp_path / "cache.sqlite", progress=False)
+    options = EvalOptions(runs_dir=tmp_path / "runs", progress=False)
     decision = gate_decision(engine_gate_dir / "candidate", config, options)
     checks = checks_by_name(decision)
     assert decision.verdict in ("accepted", "rejected"), [c.explanation for c in decision.checks]
@@ -420,6 +420,119 @@ def test_parity_rejects_a_candidate_the_engine_serves_with_another_scaling(tmp_p
     assert parity.observed["identical_share"] < 0.8 and "most different: " in parity.explanation
     worst = parity.observed["differing_cases"][0]["case"]
     assert worst in parity.explanation
+
+
+SUITE = """\
+import pytest
+
+pytestmark = pytest.mark.harness_suite("triage", version="1")
+
+
+def test_enough_paired_cases_and_no_generation_errors(harness_gate):
+    harness_gate.require("data")
+
+
+def test_no_forgetting_on_general_text(harness_gate):
+    harness_gate.require("forgetting")
+
+
+def test_the_engine_answers_as_peft_does(harness_gate):
+    harness_gate.require("serving parity")
+"""
+
+
+@engine
+def test_harness_decide_and_pytest_suites_on_the_engine(tmp_path, vllm_engine, engine_gate_dir, engine_cache,
+                                                        monkeypatch, capsys):
+    """The ladder (`harness decide`) and the deploy gate as a pytest suite (`pytest suites/`), both on the engine with
+    the trained candidate: forgetting decided from the engine's losses, the engine in the run manifest, the candidate
+    unloaded afterwards. Their outputs come from the generation cache the gate test filled (same engine, config,
+    candidate: the same keys), so each costs little more than its token losses and the parity reference."""
+    import gc
+    import subprocess
+    import sys
+    import xml.etree.ElementTree as ET
+
+    from harness.cli.main import main
+    from harness.manifests import read_run_manifest
+
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(engine_cache))
+    monkeypatch.setenv("HARNESS_HISTORY", "off")
+    url, candidate = vllm_engine.base_url, engine_gate_dir / "candidate"
+    config = write_gate_config(engine_gate_dir, url)
+
+    code = main(["decide", "--config", str(config), "--candidate", str(candidate), "--root", str(tmp_path / "registry"),
+                 "--runs-dir", str(tmp_path / "decide-runs"), "--format", "json"])
+    gc.collect()  # the ladder's backend: its finalizer unloads the candidate
+    out = json.loads(capsys.readouterr().out)
+    ladder = out["decision"]
+    assert ladder["verdict"] in ("deploy", "none"), ladder["reasons"]  # decided: never inconclusive on a healthy engine
+    assert code == (0 if ladder["verdict"] == "deploy" else 1)
+    assert Path(out["decision_file"]).is_file()
+    rung = next(r for r in ladder["rungs"] if r["variant"] == "fine-tuned")
+    forgetting = next(c for c in rung["checks"] if c["name"].startswith("forgetting"))
+    assert forgetting["verdict"] in ("pass", "fail") and forgetting["n"] == 8, forgetting["explanation"]
+    manifest = read_run_manifest(Path(ladder["run"]))
+    assert manifest.backend.engine is not None and manifest.backend.engine.version == "0.32.0"
+    served = manifest.variants["fine-tuned"].adapter["served_as"]
+    assert served not in served_models(url)
+
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_triage_engine_gate.py").write_text(SUITE)
+    xml = tmp_path / "junit.xml"
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider",
+                           "--harness-config", str(config), "--candidate", str(candidate),
+                           "--harness-runs-dir", str(tmp_path / "suite-runs"), f"--junitxml={xml}"],
+                          cwd=suite, capture_output=True, text=True, timeout=1800, check=False)
+    assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
+    failed = {case.get("name") for case in ET.parse(xml).iter("testcase") if case.find("failure") is not None
+              or case.find("error") is not None or case.find("skipped") is not None}
+    [run] = [r for r in (tmp_path / "suite-runs").iterdir() if (r / "decision.json").is_file()]  # beside: peft's run
+    decision = json.loads((run / "decision.json").read_text())
+    checks = {c["name"].split(" (")[0]: c for c in decision["checks"]}
+    assert checks["forgetting"]["verdict"] in ("pass", "fail"), checks["forgetting"]["explanation"]
+    assert checks["serving parity"]["verdict"] == "pass" and checks["serving parity"]["n"] == GATE_CASES
+    expected_failed = {"test_no_forgetting_on_general_text"} if checks["forgetting"]["verdict"] == "fail" else set()
+    assert failed == expected_failed, proc.stdout[-3000:]
+    assert proc.returncode == (1 if expected_failed else 0)
+    assert decision["engine"]["version"] == "0.32.0"
+    assert read_run_manifest(run).variants["fine-tuned"].adapter["served_as"] == served  # same candidate, same name
+    assert served not in served_models(url)  # the suite's session unloaded it at exit
+
+
+@engine
+def test_an_engine_without_runtime_lora_updating_says_how_to_serve_the_adapter(tmp_path, vllm_engine, smol_adapters):
+    """A second real server, started without VLLM_ALLOW_RUNTIME_LORA_UPDATING (no /v1/load_lora_adapter: HTTP 404), and
+    with the adapter as the error tells one to serve it (``--lora-modules NAME=PATH``): the how-to error, then the
+    advice followed (``model: openai:NAME``) answers as the session server's runtime-loaded adapter does."""
+    import time
+
+    from harness.models import resolve_model
+    from tests.vllm_server import VllmServer
+
+    session = OpenAICompatibleBackend(base_url=vllm_engine.base_url, model=SMOL, timeout_s=300)
+    session.add_adapter("cand", smol_adapters["a"])
+    try:
+        served, loaded = session.adapter_identity("cand")["served_as"], texts(session, "cand")
+    finally:
+        session.close()
+    started = time.perf_counter()
+    with VllmServer.start(resolve_model(SMOL).location, tmp_path / "vllm-static.log", runtime_lora=False,
+                          extra=["--lora-modules", f"{served}={smol_adapters['a'].resolve()}"]) as server:
+        startup_s = time.perf_counter() - started
+        backend = OpenAICompatibleBackend(base_url=server.base_url, model=SMOL, timeout_s=300)
+        backend.add_adapter("cand", smol_adapters["a"], lazy=True)
+        with pytest.raises(ConfigError) as raised:
+            backend.generate(requests("cand"), DECODING)
+        as_advised = OpenAICompatibleBackend(base_url=server.base_url, model=served, timeout_s=300)
+        advised = texts(as_advised, None)
+    message = str(raised.value)
+    assert "HTTP 404" in message and "load_lora_adapter" in message, message
+    assert "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True" in message and "--enable-lora" in message
+    assert f"--lora-modules {served}={smol_adapters['a'].resolve()}" in message and f"model: openai:{served}" in message
+    assert advised == loaded  # the advice works: the statically served adapter answers as the runtime-loaded one
+    print(f"second vLLM server (no runtime LoRA updating) healthy after {startup_s:.1f} s")
 
 
 @engine

@@ -422,7 +422,7 @@ def test_the_defaults_declared_in_the_config_schema_are_the_ones_the_backend_use
                                            "cases: cases.jsonl\nvariants:\n  base: {kind: prompt}\n")
     local = load_eval_config(tmp_path / "harness.yaml").backend.options
     assert local == LocalOptions()
-    assert (local.batch_size, local.device) == tuple(f.default for f in dataclasses.fields(LocalOptions))
+    assert (local.batch_size, local.device, local.dtype) == tuple(f.default for f in dataclasses.fields(LocalOptions))
 
 
 def test_backend_options_given_in_the_config_reach_the_backend(tmp_path: Path) -> None:

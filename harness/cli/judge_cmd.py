@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from harness.cli.options import add_cache_options, add_format_option, print_json, wants_json
+from harness.models.catalogue import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from harness.judge import Judge
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 def _judge_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rubric", required=True, help="rubric YAML (scale, instructions, levels)")
-    parser.add_argument("--model", default="smollm2-135m-instruct", help="judge model (local name or path; with "
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="judge model (local name or path; with "
                         "--base-url the server's model name)")
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint of the judge, e.g. https://api.openai.com/v1")
     parser.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")

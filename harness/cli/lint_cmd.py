@@ -12,6 +12,7 @@ from harness.data.lint import LintOptions, LintReport, lint, report_json
 from harness.data.schema import OutputSchema
 from harness.data.tokens import ChatTokenizer, TokenCounter
 from harness.errors import InputError
+from harness.models.catalogue import DEFAULT_MODEL
 
 DEFAULT_SPLIT = 0.1
 """``harness init``'s default ``--eval-split``: the split lint's held-out advice assumes without ``--heldout``."""
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--schema", help="JSON Schema every assistant output must satisfy")
     add_format_option(parser)
     parser.add_argument("--strict", action="store_true", help="warnings also fail (exit 1)")
-    parser.add_argument("--model", default="smollm2-135m-instruct",
+    parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="model whose tokenizer and chat template measure lengths; 'none' skips token checks")
     parser.set_defaults(handler=run)
 

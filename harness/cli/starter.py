@@ -31,6 +31,7 @@ from harness.data.schema import OutputSchema
 from harness.data.split import OUTPUT_NAMES, write_split
 from harness.errors import InputError, OutputExistsError
 from harness.fileio import atomic_write_text
+from harness.models import DEFAULT_MODEL, sentence
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class StarterRequest:
     task: str
     out: Path
     schema: Path | None = None
-    model: str = "smollm2-135m-instruct"
+    model: str = DEFAULT_MODEL
     eval_split: float = 0.1
     seed: int = 0
     force: bool = False
@@ -118,6 +119,17 @@ def schema_fields(schema: dict[str, Any]) -> tuple[tuple[str, ...], str]:
     return tuple(properties), "every schema property (none is categorical: consider a judge or exact fields)"
 
 
+def free_text_fields(schema: dict[str, Any]) -> tuple[str, ...]:
+    """The schema's top-level free-text properties (a string with no enum, const, pattern or format): scored by
+    meaning (``scoring.similar_fields``), since an exact match of free text says little."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return ()
+    return tuple(name for name, spec in properties.items()
+                 if isinstance(spec, dict) and spec.get("type") == "string"
+                 and not {"enum", "const", "pattern", "format"} & set(spec))
+
+
 def _schema(path: Path | None) -> tuple[Path, dict[str, Any]] | None:
     if path is None:
         return None
@@ -132,6 +144,7 @@ def _context(request: StarterRequest, schema: tuple[Path, dict[str, Any]] | None
     return {
         "task": request.task, "data_name": request.data.name, "model": _relative(request.model, request.out),
         "schema": _relative(str(schema[0]), request.out) if schema else None, "fields": fields, "fields_note": note,
+        "free_text": free_text_fields(schema[1]) if schema else (), "embeddings": sentence.available(),
         "primary": primary, "min_cases": MIN_CASES, "n_train": counts["train"], "n_heldout": counts["heldout"], "k": 4,
         "seed": request.seed,
         "longest_output": longest, "max_new_tokens": _token_cap(longest), "suite_dir": request.out.as_posix(),

@@ -146,6 +146,9 @@ class LocalOptions:
 
     batch_size: int = field(default=8, metadata={"help": "requests per forward pass", "min": 1})
     device: str | None = field(default=None, metadata={"help": "torch device (default: the best available)"})
+    dtype: str = field(default="auto", metadata={
+        "help": "weights and compute dtype (auto: float32 on a CPU, bfloat16 on CUDA); part of the cache key",
+        "choices": ["auto", "float32", "bfloat16", "float16"]})
 
 
 @dataclass(frozen=True)

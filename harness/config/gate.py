@@ -64,8 +64,9 @@ class JudgeSection:
     store: str | None = field(default=None, metadata={"help": "folder of stored calibrations", "path": True})
     max_age_days: float = field(default=30.0, metadata={"help": "the oldest calibration that still counts", "above": 0})
     labels: str | None = field(default=None, metadata={
-        "help": "human labels on a uniform random sample of the judged run's outputs (ids case:variant:sample), for "
-                "the prediction-powered judge comparison", "path": True})
+        "help": "human labels on a uniform random sample of the gate run's outputs (columns case_id, output_sha256, "
+                "human: the filled sheet of `harness judge sample RUN --uniform`), for the prediction-powered judge "
+                "comparison", "path": True})
     tolerance: float = field(default=0.2, metadata={
         "help": "largest allowed drop of the candidate's judge score vs a baseline (PPI interval, rubric scale)", "min": 0})
 

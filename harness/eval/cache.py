@@ -41,6 +41,11 @@ CREATE TABLE IF NOT EXISTS token_losses (
 """
 
 
+LOSS_KEY_VERSION = "token-loss-v2"
+"""Part of every token-loss key; bumped when the loss maths changes so old cached losses are not reused.
+v2: right padding through ``harness.models.losses`` (v1 left-padded, and a padded position's
+prediction of a row's first token entered its mean)."""
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -122,7 +127,7 @@ class GenerationCache:
     @_guarded
     def losses(self, backend: Any, texts: Sequence[str], adapter: str | None) -> list[float]:
         """Mean token losses of ``texts`` under ``adapter``, computing (and storing) only the missing ones."""
-        identity = [backend.identity(), backend.adapter_identity(adapter)]
+        identity = [LOSS_KEY_VERSION, backend.identity(), backend.adapter_identity(adapter)]
         keys = [sha256_text(json.dumps([*identity, text], sort_keys=True)) for text in texts]
         found = dict(self._db.execute(f"SELECT key, loss FROM token_losses WHERE key IN ({','.join('?' * len(keys))})",
                                       keys).fetchall()) if keys else {}

@@ -8,9 +8,10 @@ interval, the p-value where one applies, n, and one line a human understands.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from harness.gate.decision import GateCheck, Outcome, Verdict
 from harness.records import CaseResult
 from harness.scorers.metrics import field_labels, metric_values
 from harness.stats import macro_f1_weighted, mcnemar_exact, paired_bootstrap, paired_bootstrap_metric
+
+if TYPE_CHECKING:
+    from harness.eval.cache import GenerationCache
 
 
 def data_check(results: dict[str, list[CaseResult]], rules: GateRules) -> GateCheck:
@@ -171,13 +175,15 @@ def judge_check(rules: GateRules) -> GateCheck:
 
 
 def judge_delta_check(metric: str, baseline: str, judge: Mapping[tuple[str, str], int | None],
-                      human: Mapping[tuple[str, str], int], calibration: tuple[bool, str], rules: GateRules) -> GateCheck:
+                      human: Mapping[tuple[str, str], int], calibration: tuple[bool, str], rules: GateRules,
+                      run_dir: str | Path | None = None) -> GateCheck:
     """No regression of the candidate's judge score against ``baseline`` beyond ``gate.judge.tolerance``, counted only
     through a prediction-powered interval (:mod:`harness.judge.ppi`, plain PPI: power tuning undercovered at 30
     labelled cases in ``bench/ppi_coverage.py``) and only with a passing calibration.
 
     ``judge`` and ``human`` map (case id, variant) to a score; the human labels must cover both variants of a case
-    to rectify it. Without a passing calibration, or without such labels, the check is inconclusive with the reason.
+    to rectify it. Without a passing calibration, or without such labels, the check is inconclusive with the reason
+    and, given ``run_dir``, the command that writes the labelling sheet for that run.
     """
     from harness.judge.ppi import ppi_mean_difference
 
@@ -192,9 +198,8 @@ def judge_delta_check(metric: str, baseline: str, judge: Mapping[tuple[str, str]
     labelled = [c for c in paired if (c, cand) in human and (c, baseline) in human]
     if len(labelled) < 2:
         return GateCheck(name, "inconclusive", f"{len(labelled)} cases with human labels on both {cand} and {baseline} "
-                         "in the judged run: a judge's difference is biased until rectified against people; label a "
-                         "uniform random sample of the run (`harness judge sample --uniform`) and set gate.judge.labels",
-                         n=len(paired))
+                         "in the judged run: a judge's difference is biased until rectified against people; "
+                         f"{labelling_hint(run_dir)}", n=len(paired))
     labelled_set = set(labelled)
 
     def diff(scores: Mapping[tuple[str, str], int | None] | Mapping[tuple[str, str], int], c: str) -> float:
@@ -217,37 +222,60 @@ def judge_delta_check(metric: str, baseline: str, judge: Mapping[tuple[str, str]
     return GateCheck(name, "inconclusive", f"{text} reaches below -{tolerance:.2f}", **common)
 
 
-def judge_metric_checks(rules: GateRules, run_dir: str | Path | None) -> list[GateCheck]:
-    """One :func:`judge_delta_check` per judge metric and baseline, on the judged run in ``run_dir`` (fails closed).
+def labelling_hint(run_dir: str | Path | None) -> str:
+    """What to run to label this run's outputs for the gate's PPI check."""
+    run = str(run_dir) if run_dir is not None else "RUN_DIR"
+    return (f"label a uniform random sample of this run's outputs: `harness judge sample {run} --uniform --n 60 --out "
+            "labels.csv`, fill in its human column, set gate.judge.labels to the file and gate again (generations and "
+            "verdicts are cached, and labels are matched to outputs by case id and output hash)")
 
-    The run must have been judged by the judge configured in ``gate.judge`` (``harness judge run``), and
-    ``gate.judge.labels`` must hold people's labels on some of its outputs; anything missing is inconclusive.
+
+def judge_metric_checks(rules: GateRules, run_dir: str | Path | None, cache: GenerationCache | None = None
+                        ) -> list[GateCheck]:
+    """One :func:`judge_delta_check` per judge metric and baseline on the gate's own run (fails closed).
+
+    Only with a passing stored calibration of the judge configured in ``gate.judge`` (otherwise inconclusive, and
+    nothing is judged): the judge scores the greedy outputs of the candidate and the baselines in ``run_dir`` through
+    ``cache`` (a rerun judges nothing again) and stores them beside the run; ``gate.judge.labels`` (people's labels on
+    some of those outputs, matched by case id and output hash, :mod:`harness.judge.run_labels`) rectify the judge's
+    difference. Without labels the checks are inconclusive and name the command that writes the labelling sheet.
     """
     if not rules.judge_metrics:
         return []
     names = [(metric, baseline) for metric in rules.judge_metrics for baseline in rules.baselines]
 
-    def inconclusive(why: str) -> list[GateCheck]:
-        return [GateCheck(f"{m} vs {b} (PPI)", "inconclusive", f"{m} does not count: {why}") for m, b in names]
+    def inconclusive(why: str, **observed: Any) -> list[GateCheck]:
+        return [GateCheck(f"{m} vs {b} (PPI)", "inconclusive", f"{m} does not count: {why}",
+                          observed=dict(observed)) for m, b in names]
 
     if not rules.judge.rubric or not rules.judge.store:
         return inconclusive("set gate.judge.rubric and gate.judge.store (`harness calibrate --store`)")
-    if run_dir is None:
-        return inconclusive("no run to compare on")
     from harness.judge import calibration_status, configured_judge
-    from harness.judge.judged_run import load_judged_run
+    from harness.judge.judged_run import judge_gate_run
 
     try:
-        judge = configured_judge(rules.judge.rubric, rules.judge.model, base_url=rules.judge.base_url)
+        judge = configured_judge(rules.judge.rubric, rules.judge.model, base_url=rules.judge.base_url, cache=cache)
         calibration = calibration_status(judge.identity, judge.rubric.sha256, rules.judge.max_age_days, rules.judge.store)
-        scale = judge.rubric.labels
-        data = load_judged_run(run_dir, rules.judge.labels, (scale[0], scale[-1]))
     except HarnessError as exc:
         return inconclusive(str(exc))
-    if data.judge_identity != judge.identity:
-        return inconclusive(f"the run was judged by {str(data.judge_identity)[:12]}, not the configured judge "
-                            f"{judge.identity[:12]}; run `harness judge run` with gate.judge's rubric and model")
-    return [judge_delta_check(m, b, data.judge, data.human, calibration, rules) for m, b in names]
+    if not calibration[0]:
+        return inconclusive(calibration[1])
+    if run_dir is None:
+        return inconclusive("no run to compare on")
+    try:
+        data = judge_gate_run(judge, run_dir, [rules.candidate, *rules.baselines], rules.judge.labels)
+    except HarnessError as exc:
+        return inconclusive(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a judge that breaks is missing data: the gate fails closed
+        return inconclusive(f"judging the run failed: {type(exc).__name__}: {exc}")
+    unscored = sum(score is None for score in data.judge.values())
+    if rules.judge.labels is None:
+        return inconclusive(f"no human labels on this run's outputs (gate.judge.labels is unset): a judge's difference "
+                            f"is biased until rectified against people; {labelling_hint(run_dir)}",
+                            judged_outputs=len(data.judge), unscored_outputs=unscored)
+    checks = [judge_delta_check(m, b, data.judge, data.human, calibration, rules, run_dir) for m, b in names]
+    extra = {"labels_unmatched": data.unmatched_labels, "unscored_outputs": unscored}
+    return [dataclasses.replace(c, observed={**c.observed, **extra}) for c in checks]
 
 
 def decide(checks: Sequence[GateCheck]) -> Outcome:

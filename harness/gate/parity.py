@@ -62,7 +62,8 @@ def parity_check(reference: Sequence[CaseResult], served: Sequence[CaseResult], 
     share = 1 - len(differing) / len(keys)
     paired = {REFERENCE: [ref[k] for k in keys], rules.candidate: [eng[k] for k in keys]}
     primary = primary_check(REFERENCE, paired, rules)  # only its paired delta and interval are used
-    observed = {"identical_share": round(share, 4), "engine": primary_value(paired[rules.candidate], rules),
+    observed = {"identical_share": round(share, 4), "metric": rules.primary,
+                "engine": primary_value(paired[rules.candidate], rules),
                 REFERENCE: primary_value(paired[REFERENCE], rules),
                 "differing_cases": [{"case": k[0], "sample": k[1], "similarity": round(similarity[k], 3)} for k in differing]}
     interval = "" if primary.interval is None else (

@@ -49,13 +49,18 @@ def leakage_check(config: EvalConfig, manifest: CandidateManifest) -> GateCheck:
                  n=len(held))
 
 
+def general_config(config: EvalConfig, rules: GateRules) -> EvalConfig:
+    """The eval config of the general-capability items: the base model (``base``) and the candidate, default scoring."""
+    variants: dict[str, VariantSpec] = {"base": PromptVariant(name="base"), rules.candidate: config.variants[rules.candidate]}
+    return dataclasses.replace(config, task="general", cases=rules.general.items or "", variants=variants,
+                               scoring=ScoringSection(),
+                               decoding=dataclasses.replace(config.decoding, max_new_tokens=rules.general.max_new_tokens,
+                                                            stop_at_json_end=False))
+
+
 def general_check(config: EvalConfig, rules: GateRules, backend: Backend, options: EvalOptions) -> GateCheck:
     """No regression of general_pass on the general-capability items, base model against the candidate."""
-    variants: dict[str, VariantSpec] = {"base": PromptVariant(name="base"), rules.candidate: config.variants[rules.candidate]}
-    general = dataclasses.replace(config, task="general", cases=rules.general.items or "", variants=variants,
-                                  scoring=ScoringSection(),
-                                  decoding=dataclasses.replace(config.decoding, max_new_tokens=rules.general.max_new_tokens,
-                                                               stop_at_json_end=False))
+    general = general_config(config, rules)
     run = run_eval(general, dataclasses.replace(options, variants=None), backend=backend)
     results = by_variant(run.results)
     base, cand = metric_values(results["base"], "general_pass"), metric_values(results[rules.candidate], "general_pass")

@@ -19,14 +19,15 @@ from harness.config.gate import GateRules, gate_rules
 from harness.errors import ConfigError, HarnessError, InputError
 from harness.eval.adapters import AdapterHasNoEffect, check_adapter_folder
 from harness.eval.backends import Backend, make_backend
-from harness.eval.runner import EvalOptions, run_eval
+from harness.eval.runner import EvalOptions, open_cache, run_eval
 from harness.gate.checks import data_check, decide, floor_check, judge_check, judge_metric_checks, primary_check
 from harness.gate.decision import Decision, GateCheck, VariantSummary
 from harness.gate.fields import field_check
 from harness.gate.parity import serving_parity
-from harness.gate.probes import check_gate_files, forgetting_check, general_check, leakage_check
+from harness.gate.probes import check_gate_files, leakage_check
 from harness.gate.repeats import clustered_by_variant, with_flaky
-from harness.gate.sequential import with_sequences
+from harness.gate.sequential import PARITY_REASON, fixed_n, with_sequences
+from harness.gate.sequential_general import capability_checks
 from harness.gate.sequential_run import sequential_eval
 from harness.gate.store import hash_inputs, write_decision
 from harness.manifests import CandidateManifest, TrainingData, read_candidate_manifest, read_run_manifest
@@ -170,19 +171,20 @@ def _evaluate(config: EvalConfig, rules: GateRules, manifest: CandidateManifest,
         checks += [field_check(baseline, results, rules) for baseline in rules.baselines if rules.fields]
         checks += [floor_check(metric, floor, results[rules.candidate]) for metric, floor in rules.floors.items()]
         if sequential:
-            checks = with_sequences(checks, sequential.records, sequential.stopped_early)
+            checks = with_sequences(checks, sequential.records, sequential.stopped_early, sequential.why_all,
+                                    sequential.blocking)
         if options.repeats > 1:
             checks = with_flaky(checks, run.results, None, [rules.candidate, *rules.baselines])
     else:
         checks.append(GateCheck("comparisons", "inconclusive", "skipped: the data check did not pass"))
     checks.append(leakage_check(config, manifest))
-    if rules.general.items:
-        checks.append(general_check(config, rules, backend, options))
-    if rules.forgetting.text:
-        checks.append(forgetting_check(rules, backend, options))
+    checks += capability_checks(config, rules, backend, options)  # general capability, forgetting
     if rules.parity.floor is not None:
-        checks.append(serving_parity(config, rules, backend.kind, results.get(rules.candidate, []), options))
+        parity = serving_parity(config, rules, backend.kind, results.get(rules.candidate, []), options)
+        checks.append(fixed_n(parity, parity.n or 0, PARITY_REASON) if rules.sequential else parity)
     checks.append(judge_check(rules))
-    checks += judge_metric_checks(rules, run.path)  # a judge metric counts only through a PPI interval
+    if rules.judge_metrics:  # the judge's verdicts are cached like generations: a rerun judges nothing again
+        with open_cache(options) as cache:
+            checks += judge_metric_checks(rules, run.path, cache)  # a judge metric counts only through a PPI interval
     summaries = variant_metrics(run.results, rules.fields)
     return checks, run.path, {name: VariantSummary.from_dict(s) for name, s in summaries.items()}

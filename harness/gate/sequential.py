@@ -1,27 +1,38 @@
 """The sequential gate's checks: which checks can stop early, and whether each is settled.
 
-A check on held-out cases is *sequential* when its statistic is the mean of bounded per-case values:
-the primary metric's paired difference (``gate.margin``) and the floors (``gate.floors``). For each,
-:mod:`harness.stats_sequential` builds an anytime-valid betting confidence sequence over the cases in
-their seeded draw order; the check is *settled* once the sequence lies wholly on one side of its
-threshold. A pass/fail primary with margin 0 uses the discordant pairs only (the candidate's share of
-the cases where exactly one variant passes, against 1/2: the sequential McNemar). Corpus metrics
-(``field_macro_f1``, the per-field checks) and the parity check have no such sequence here: a gate
-with them uses every case. With repeats, each case's samples are averaged first (the case is the unit).
+A check on held-out cases is *sequential* when an anytime-valid confidence sequence exists for its statistic:
+
+- the mean of bounded per-case values: the primary metric's paired difference (``gate.margin``) and the floors
+  (``gate.floors``), each a betting confidence sequence (:mod:`harness.stats_sequential`) over the cases in their
+  seeded draw order; a pass/fail primary with margin 0 uses the discordant pairs only (the candidate's share of
+  the cases where exactly one variant passes, against 1/2: the sequential McNemar);
+- nothing else: ``field_macro_f1`` and the per-field macro-F1 checks are ratios of corpus counts, not means of
+  per-case scores. The one valid sequence found for them (per-class count sequences joined by a union bound,
+  :mod:`harness.gate.sequential_corpus`) is far too wide to settle at held-out sizes like the demo's (measured in
+  ``bench/sequential.py``), so they use every case, and the decision says so per check.
+
+A check is *settled* once its sequence lies wholly on one side of its threshold. The serving parity check has no
+sequence either (it compares the engine's answer on every case). A gate with any check that has no sequence uses
+every case. With repeats, each case's samples are averaged first (the case is the unit). Every held-out check of
+a sequential gate records the cases it used and why it stopped (:class:`~harness.gate.decision.SequentialRecord`),
+including the checks that had to use every case and why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
 from harness.config.gate import CORPUS_METRIC, GateRules
 from harness.gate.decision import GateCheck, SequentialRecord, Verdict
+from harness.gate.parity import NAME as PARITY_NAME
 from harness.records import CaseResult
 from harness.stats_sequential import betting_bounds, mean_grid, paired_to_unit, settled_side
+
+V = TypeVar("V")
 
 
 def look_sizes(n_cases: int, min_cases: int, chunk: int) -> list[int]:
@@ -45,21 +56,50 @@ class SequentialSpec:
     baseline: str | None
     """The baseline of a paired difference; None for a floor (one-sample mean of the candidate)."""
     threshold: float
+    candidate: str | None = None
+    """The variant judged (None: the rules' candidate; the ladder judges every rung)."""
 
 
-def sequential_specs(rules: GateRules) -> tuple[list[SequentialSpec], list[str]]:
-    """The sequential checks of the held-out comparisons, and why the others need every case."""
-    specs, blocking = [], []
+CORPUS_REASON = (f"{CORPUS_METRIC} is a ratio of corpus counts (the mean over fields and classes of 2TP/(2TP+FP+FN)), "
+                 "not a mean of per-case scores: no betting sequence of a mean applies, and the valid union-bound "
+                 "sequence over per-class counts (harness.gate.sequential_corpus) is too wide to settle at this size "
+                 "(bench/sequential.py)")
+PARITY_REASON = "the serving parity check compares the engine's answer on every case: it has no sequence"
+
+
+def sequential_specs(rules: GateRules) -> tuple[list[SequentialSpec], dict[str, str]]:
+    """The sequential checks of the held-out comparisons, and the checks that need every case (name → why)."""
+    specs: list[SequentialSpec] = []
+    blocking: dict[str, str] = {}
     if rules.primary == CORPUS_METRIC:
-        blocking.append(f"{CORPUS_METRIC} is a corpus metric (no anytime-valid sequence): every case is used")
+        blocking.update({f"beats {b} on {rules.primary}": CORPUS_REASON for b in rules.baselines})
     else:
         specs += [SequentialSpec(f"beats {b} on {rules.primary}", rules.primary, b, rules.margin) for b in rules.baselines]
     if rules.fields:
-        blocking.append("per-field macro-F1 checks are corpus metrics: every case is used")
+        blocking.update({f"fields no worse than {b}": f"per-field macro-F1: {CORPUS_REASON}" for b in rules.baselines})
     if rules.parity.floor is not None:
-        blocking.append("the serving parity check uses every case")
+        blocking[PARITY_NAME] = PARITY_REASON
     specs += [SequentialSpec(f"{metric} floor", metric, None, floor) for metric, floor in rules.floors.items()]
     return specs, blocking
+
+
+def ladder_specs(rules: GateRules, ranked: Sequence[str]) -> tuple[list[SequentialSpec], dict[str, str]]:
+    """The ladder's sequential checks (every rung against every cheaper one, every rung's floors), named
+    ``<rung>: <check>``, and the checks that need every case; ``ranked``: the rungs cheapest first."""
+    specs: list[SequentialSpec] = []
+    blocking: dict[str, str] = {}
+    for index, rung in enumerate(ranked):
+        here = replace(rules, candidate=rung, baselines=tuple(ranked[:index]), parity=replace(rules.parity, floor=None))
+        rung_specs, rung_blocking = sequential_specs(here)
+        specs += [replace(s, name=f"{rung}: {s.name}", candidate=rung) for s in rung_specs]
+        blocking.update({f"{rung}: {name}": why for name, why in rung_blocking.items()})
+    return specs, blocking
+
+
+def rung_records(keyed: Mapping[str, V], rung: str) -> dict[str, V]:
+    """The entries of one rung (keys ``<rung>: <check>``) by check name."""
+    prefix = f"{rung}: "
+    return {k.removeprefix(prefix): v for k, v in keyed.items() if k.startswith(prefix)}
 
 
 def case_values(results: Sequence[CaseResult], metric: str) -> dict[str, float]:
@@ -75,7 +115,7 @@ def case_values(results: Sequence[CaseResult], metric: str) -> dict[str, float]:
 def sequence_record(spec: SequentialSpec, results: dict[str, list[CaseResult]], rules: GateRules,
                     order: Sequence[str], available: int) -> SequentialRecord:
     """The spec's confidence sequence over the drawn cases ``order`` (all results, every sample), as a record."""
-    cand = case_values(results.get(rules.candidate, []), spec.metric)
+    cand = case_values(results.get(spec.candidate or rules.candidate, []), spec.metric)
     base = case_values(results.get(spec.baseline, []), spec.metric) if spec.baseline else None
     ids = [c for c in order if c in cand and (base is None or c in base)]
     values = np.array([cand[c] - (base[c] if base is not None else 0.0) for c in ids])
@@ -124,22 +164,45 @@ def settled_verdict(record: SequentialRecord) -> Verdict | None:
     return None
 
 
-def with_sequences(checks: list[GateCheck], records: dict[str, SequentialRecord], stopped_early: bool) -> list[GateCheck]:
+def with_sequences(checks: list[GateCheck], records: dict[str, SequentialRecord], stopped_early: bool,
+                   why_all: str = "cases ran out", blocking: dict[str, str] | None = None) -> list[GateCheck]:
     """The checks with their sequence records; a gate that stopped early takes each settled check's verdict from
     its sequence (fixed-n intervals on a stopped sample are not valid); one that used every case keeps the fixed-n
-    verdicts, as without ``gate.sequential``."""
+    verdicts, as without ``gate.sequential``, and ``why_all`` says why it used every case. The checks named in
+    ``blocking`` (no sequence) get a fixed-n record with their reason."""
     out = []
     for check in checks:
         record = records.get(check.name)
         if record is None:
-            out.append(check)
+            why = (blocking or {}).get(check.name)
+            out.append(fixed_n(check, check.n or 0, why) if why else check)
             continue
         verdict = settled_verdict(record)
         if not stopped_early or verdict is None:
-            reason = record.stopped if stopped_early else f"{record.stopped}; cases ran out: the fixed-n verdict"
+            if stopped_early:
+                reason = record.stopped
+            elif verdict is None:
+                reason = f"{record.stopped}; {why_all}: the fixed-n verdict on all {record.cases_available} cases"
+            else:
+                reason = (f"{record.stopped} after {record.cases_used} cases; {why_all}: the fixed-n verdict on all "
+                          f"{record.cases_available} cases")
+                record = replace(record, cases_used=record.cases_available)
             out.append(replace(check, sequential=replace(record, stopped=reason)))
             continue
         text = (f"anytime-valid {record.statistic} in [{record.low:+.3f}, {record.high:+.3f}] after "
                 f"{record.cases_used} of {record.cases_available} cases: {record.stopped} {record.threshold:+.3f}")
         out.append(replace(check, verdict=verdict, explanation=text, sequential=record))
     return out
+
+
+def fixed_n(check: GateCheck, cases: int, why: str) -> GateCheck:
+    """``check`` (computed on all ``cases``) with a record saying it has no sequence and why."""
+    return replace(check, sequential=SequentialRecord(cases, cases, f"fixed-n: {why}"))
+
+
+def why_every_case(records: dict[str, SequentialRecord], blocking: dict[str, str]) -> str:
+    """Why a sequential gate used every held-out case: the checks without a sequence, else the unsettled ones."""
+    if blocking:
+        return f"{', '.join(blocking)} have no anytime-valid sequence"
+    unsettled = [name for name, r in records.items() if settled_verdict(r) is None]
+    return f"cases ran out before {', '.join(unsettled)} settled" if unsettled else "cases ran out"

@@ -19,7 +19,14 @@ from harness.eval.backends import Backend
 from harness.eval.cases import load_cases
 from harness.eval.runner import EvalOptions, Run, run_eval
 from harness.gate.decision import SequentialRecord
-from harness.gate.sequential import draw_order, look_sizes, sequence_record, sequential_specs
+from harness.gate.sequential import (
+    SequentialSpec,
+    draw_order,
+    look_sizes,
+    sequence_record,
+    sequential_specs,
+    why_every_case,
+)
 from harness.records import CaseResult
 
 log = logging.getLogger(__name__)
@@ -32,29 +39,39 @@ class SequentialRun(NamedTuple):
     records: dict[str, SequentialRecord]
     stopped_early: bool
     """True when every check settled before the cases ran out."""
+    why_all: str = "cases ran out"
+    """Why every case was used (when it was): the checks without a sequence, or the unsettled ones."""
+    blocking: dict[str, str] = {}
+    """The checks without a sequence, name → why (they use every case)."""
 
 
-def sequential_eval(config: EvalConfig, rules: GateRules, options: EvalOptions, backend: Backend) -> SequentialRun:
-    """Run the gate's held-out evaluation look by look (see the module docstring)."""
+def sequential_eval(config: EvalConfig, rules: GateRules, options: EvalOptions, backend: Backend,
+                    specs: tuple[list[SequentialSpec], dict[str, str]] | None = None) -> SequentialRun:
+    """Run the gate's held-out evaluation look by look (see the module docstring).
+
+    ``specs``: the checks to settle and why others need every case (default: the gate's,
+    :func:`~harness.gate.sequential.sequential_specs`; the ladder gives every rung's); records are keyed by name.
+    """
     cases = load_cases(config.cases, config.task)[: options.limit]
     order = draw_order([c.id for c in cases], rules.sequential_seed)
-    specs, blocking = sequential_specs(rules)
+    checks, blocking = specs if specs is not None else sequential_specs(rules)
     looks = look_sizes(len(order), rules.min_cases, rules.sequential_chunk)
     records: dict[str, SequentialRecord] = {}
     for look in looks:
         drawn = tuple(order[:look])
         interim = run_eval(config, dataclasses.replace(options, case_ids=drawn, write=False), backend=backend)
         results = _by_variant(interim.results)
-        for spec in specs:
+        for spec in checks:
             if not records.get(spec.name, _UNSETTLED).stopped.startswith("settled"):
                 records[spec.name] = sequence_record(spec, results, rules, drawn, len(order))
-        settled = bool(specs) and all(r.stopped.startswith("settled") for r in records.values())
+        settled = bool(checks) and all(r.stopped.startswith("settled") for r in records.values())
         log.info("sequential gate: look at %d of %d cases, %s", look, len(order),
                  "settled" if settled else "unsettled")
         if (settled and not blocking) or look == looks[-1]:
             final = run_eval(config, dataclasses.replace(options, case_ids=drawn), backend=backend)
-            return SequentialRun(final, records, settled and not blocking and look < len(order))
-    return SequentialRun(run_eval(config, options, backend=backend), records, False)  # no cases: as without
+            early = settled and not blocking and look < len(order)
+            return SequentialRun(final, records, early, why_every_case(records, blocking), blocking)
+    return SequentialRun(run_eval(config, options, backend=backend), records, False, blocking=blocking)  # no cases
 
 
 _UNSETTLED = SequentialRecord(0, 0, "unsettled")

@@ -18,6 +18,7 @@ from harness.errors import InputError
 from harness.fileio import atomic_write_text
 from harness.judge.items import load_run_items
 from harness.judge.records import JudgeItem, JudgeScore
+from harness.judge.run_labels import output_sha256
 from harness.judge.runs import load_run_scores
 
 logger = logging.getLogger(__name__)
@@ -86,15 +87,20 @@ def assign(ids: Sequence[str], raters: Sequence[str], overlap: float, seed: int 
 def _csv(rows: Sequence[tuple[JudgeScore, JudgeItem]], rater: str | None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["id", "variant", *(["rater"] if rater is not None else []), "input", "output", "human"])
-    for s, item in rows:
-        writer.writerow([s.id, s.variant, *([rater] if rater is not None else []), item.input, item.output, ""])
+    writer.writerow(["id", "case_id", "variant", "output_sha256", *(["rater"] if rater is not None else []), "input",
+                     "output", "human"])
+    for s, item in rows:  # case_id and output_sha256: what the gate matches a label to its run's outputs by
+        writer.writerow([s.id, s.id.rsplit(":", 2)[0], s.variant, output_sha256(item.output),
+                         *([rater] if rater is not None else []), item.input, item.output, ""])
     return buffer.getvalue()
 
 
 def write_sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, *, raters: Sequence[str] = (),
                  overlap: float = 0.0, uniform_sample: bool = False) -> tuple[list[Path], Path]:
-    """Write the labelling CSV (``id, variant, input, output, human``), the rubric beside it, and the hidden judge scores.
+    """Write the labelling CSV (``id, case_id, variant, output_sha256, input, output, human``), the rubric beside it,
+    and the hidden judge scores. Filled in, the CSV is both a labels file for ``harness calibrate`` (by ``id``) and,
+    for a uniform sample of a gate's run, ``gate.judge.labels`` (by ``case_id`` and ``output_sha256``,
+    :mod:`harness.judge.run_labels`).
 
     With ``raters``, one CSV per rater (``OUT`` with suffix ``.<rater>.csv``, a ``rater`` column filled in), the
     ``overlap`` share of the items in every one of them (:func:`assign`).

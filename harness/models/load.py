@@ -47,6 +47,26 @@ def load_tokenizer(spec_or_ref: str | ResolvedModel) -> Any:
         raise _damaged(ref, "tokenizer", exc) from exc
 
 
+DTYPE_NAMES = ("float32", "bfloat16", "float16")
+"""The weight and compute dtypes a local model may be loaded in (``backend: {dtype: ...}``)."""
+
+
+def resolved_device(device: str | None) -> str:
+    """The torch device a load will use: the one asked for, else CUDA when present, else the CPU."""
+    if device:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolved_dtype_name(dtype: str | None, device: str) -> str:
+    """The dtype a load will use: the one asked for (``auto``/None: bfloat16 on CUDA, float32 elsewhere)."""
+    if dtype and dtype != "auto":
+        return dtype
+    return "bfloat16" if device.startswith("cuda") else "float32"
+
+
 def load_model(spec_or_ref: str | ResolvedModel, *, device: str | None = None, dtype: Any = None) -> LoadedModel:
     """Load model and tokenizer; CUDA when present, CPU otherwise.
 
@@ -60,11 +80,11 @@ def load_model(spec_or_ref: str | ResolvedModel, *, device: str | None = None, d
 
     ref = resolve_model(spec_or_ref) if isinstance(spec_or_ref, str) else spec_or_ref
     _require_loadable(ref)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolved_device(device)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelNotAvailableError(f"device {device!r} asked for, but this machine has no usable CUDA device; "
                                      "use device: cpu or leave device unset", code="no-device")
-    dtype = dtype or (torch.bfloat16 if device == "cuda" else torch.float32)
+    dtype = dtype or getattr(torch, resolved_dtype_name(None, device))
     tokenizer = load_tokenizer(ref)
     try:
         model = AutoModelForCausalLM.from_pretrained(ref.location, dtype=dtype)

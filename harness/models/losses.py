@@ -1,8 +1,10 @@
-"""Mean per-token loss of texts under a causal language model (the tone scorer's fluency axis).
+"""Mean per-token loss of texts under a causal language model: the one owner of that maths.
 
-The same quantity as the local backend's ``token_losses`` (the forgetting check): each text is
-tokenised on its own, without a chat template, and its tokens' cross-entropy is averaged. A
-text with fewer than two tokens has nothing to predict: its loss is None.
+Used by the tone scorer's fluency axis and by the local backend's ``token_losses`` (the gate's
+forgetting check): each text is tokenised on its own, without a chat template, and its tokens'
+cross-entropy is averaged. Rows are right-padded, so every row's positions start at 0 and no
+padded position predicts a real token: a text's loss does not depend on the batch it shares
+(within fp32 rounding). A text with fewer than two tokens has nothing to predict: its loss is None.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from harness.records import CaseResult
 from harness.scorers.base import Scorer, make_scorer
+from harness.scorers.similarity import parse_similar_fields
 from harness.scorers.tone_config import ToneSection
 
 ALWAYS = ("answer_check", "general_checks")
@@ -33,6 +34,9 @@ class ScoringSection:
     tone: ToneSection | None = field(default=None, metadata={"help": "tone: style strength x meaning kept x fluency "
                                                              "(harness.scorers.tone_config)", "section": ToneSection,
                                                              "scorer": "tone", "option": "config"})
+    similar_fields: dict[str, str] | None = field(default=None, metadata={
+        "help": "free-text JSON fields scored by meaning, field -> method (embedding): similarity:<field>",
+        "parse": parse_similar_fields, "scorer": "similarity", "option": "fields"})
 
 
 def build_scorers(scoring: ScoringSection) -> list[Scorer]:

@@ -1,4 +1,4 @@
-"""The deploy gate of the house-style adapter: tone against the prompt-only baseline."""
+"""The deploy gate of the house-style adapter: tone (tone_joint) against the prompt-only baseline, the rules as a floor."""
 
 import pytest
 
@@ -13,8 +13,13 @@ def test_enough_paired_cases_and_no_generation_errors(harness_gate):
     harness_gate.require("data")
 
 
+def test_keeps_the_style_rules(harness_gate):
+    """The rules of style.yaml are a floor: no worse than the style guide written into the prompt."""
+    harness_gate.require("style_pass floor")
+
+
 def test_house_style_beats_prompt_only(harness_gate):
-    """The chatbot register of the base model vs the adapter's house voice: the seed's opening example."""
+    """The chatbot register of the base model vs the adapter's house voice, on tone_joint: the seed's opening example."""
     harness_gate.require("beats prompt-only")
 
 

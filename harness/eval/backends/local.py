@@ -32,6 +32,8 @@ from harness.eval.adapters import AdapterHasNoEffect, adapter_changes_logits, ad
 from harness.eval.jsonstop import JsonEndCriteria, trim_after_json
 from harness.models import LoadedModel, ensure_pad_token, load_model, resolve_model
 from harness.models.chat import render
+from harness.models.load import DTYPE_NAMES, resolved_device, resolved_dtype_name
+from harness.models.losses import mean_token_losses
 from harness.records import Decoding, Generation, GenerationRequest
 
 _DEVICES = ("cpu", "cuda", "mps")
@@ -46,19 +48,27 @@ class LocalBackend:
         model: a ``base_model`` reference or an already loaded model.
         batch_size: prompts per ``generate`` call.
         device: ``cuda``/``cpu``; default picks CUDA when available.
+        static_cache: decode into a preallocated key/value cache (transformers ``StaticCache``, the
+            shared prefix copied in) instead of a growing one: greedy outputs unchanged, speed
+            measured by ``bench/decode_levers.py --backend`` (README, "Floor").
     """
 
     kind = "local"
 
     def __init__(self, model: str | LoadedModel, *, batch_size: int = LocalOptions.batch_size,
-                 device: str | None = LocalOptions.device) -> None:
+                 device: str | None = LocalOptions.device, static_cache: bool = False,
+                 dtype: str = LocalOptions.dtype) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ConfigError(f"local backend: batch_size must be a positive integer, got {batch_size!r}")
         if device is not None and (not isinstance(device, str) or device.split(":")[0] not in _DEVICES):
             raise ConfigError(f"local backend: device must be one of {', '.join(_DEVICES)} (e.g. cuda:1), got {device!r}")
+        if dtype != "auto" and dtype not in DTYPE_NAMES:
+            raise ConfigError(f"local backend: dtype must be auto or one of {', '.join(DTYPE_NAMES)}, got {dtype!r}")
         self.ref = resolve_model(model) if isinstance(model, str) else model.ref
         self.batch_size = batch_size
         self.device = device
+        self.dtype = dtype
+        self.static_cache = static_cache
         self.adapters: dict[str, dict[str, Any]] = {}
         self._attached: set[str] = set()
         self._loaded = model if isinstance(model, LoadedModel) else None
@@ -67,7 +77,7 @@ class LocalBackend:
     @classmethod
     def from_options(cls, model: str, options: LocalOptions) -> LocalBackend:
         """The backend a config's ``backend: {kind: local, ...}`` asks for: its checked options, defaults included."""
-        return cls(model, batch_size=options.batch_size, device=options.device)
+        return cls(model, batch_size=options.batch_size, device=options.device, dtype=options.dtype)
 
     @property
     def is_loaded(self) -> bool:
@@ -90,16 +100,27 @@ class LocalBackend:
 
     def _ensure_loaded(self) -> LoadedModel:
         if self._loaded is None:
-            self._loaded = load_model(self.ref, device=self.device)
+            import torch
+
+            self._loaded = load_model(self.ref, device=self.device, dtype=getattr(torch, self.compute_dtype))
         if self._model is None:
             ensure_pad_token(self._loaded.tokenizer)
             self._loaded.tokenizer.padding_side = "left"
             self._model = self._loaded.model.eval()
         return self._loaded
 
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the model runs in (``float32``, ``bfloat16``...), known before it is loaded."""
+        return resolved_dtype_name(self.dtype, resolved_device(self.device))
+
     def identity(self) -> dict[str, Any]:
-        """The base model's identity (spec, kind, weights hash)."""
-        return {"spec": self.ref.spec, "kind": self.ref.kind, **self.ref.identity}
+        """The base model's identity (spec, kind, weights hash) and the dtype it computes in.
+
+        The dtype is part of every cache key: a CUDA machine's bfloat16 outputs are never
+        served to a CPU run in float32 from a shared cache.
+        """
+        return {"spec": self.ref.spec, "kind": self.ref.kind, **self.ref.identity, "dtype": self.compute_dtype}
 
     def adapter_identity(self, name: str | None) -> dict[str, Any] | None:
         """Path and hashes (weights and config) of a registered adapter."""
@@ -193,6 +214,8 @@ class LocalBackend:
         try:
             with self._active(model, adapter), torch.inference_mode():
                 encoded = self._encode(model, ids, prefix)
+                if self.static_cache:
+                    encoded = _with_static_cache(model, encoded, decoding.max_new_tokens)
                 if decoding.temperature > 0:
                     torch.manual_seed(decoding.seed + sample)
                 output = model.generate(**encoded, **self._decoding_kwargs(decoding, encoded["input_ids"].shape[1]))
@@ -236,21 +259,21 @@ class LocalBackend:
         """Mean per-token cross-entropy of each text, with ``adapter`` active (None: the base model).
 
         The forgetting check compares these with the adapter enabled and disabled, as peft's
-        method comparison does.
-        """
-        import torch
+        method comparison does. The maths is :func:`harness.models.losses.mean_token_losses`
+        (right padding, so every row's positions start at 0 and a text's loss does not depend
+        on the batch it shares).
 
+        Raises:
+            InputError: a text of under two tokens (nothing to predict, no loss).
+        """
         model, tokenizer = self.model, self.tokenizer
-        losses: list[float] = []
-        for start in range(0, len(texts), batch_size):
-            encoded = tokenizer(list(texts[start : start + batch_size]), return_tensors="pt", padding=True).to(model.device)
-            with self._active(model, adapter), torch.inference_mode():
-                logits = model(**encoded).logits[:, :-1].float()
-            targets = encoded["input_ids"][:, 1:]
-            mask = encoded["attention_mask"][:, 1:].float()
-            nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
-            losses += ((nll * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)).tolist()
-        return losses
+        with self._active(model, adapter):
+            losses = mean_token_losses(model, tokenizer, texts, batch_size=batch_size)
+        short = [i for i, loss in enumerate(losses) if loss is None]
+        if short:
+            raise InputError(f"text {short[0] + 1} of {len(texts)} has under two tokens: no token loss can be read; "
+                             "give texts of a sentence or more", code="short-text")
+        return [loss for loss in losses if loss is not None]
 
     def _decoding_kwargs(self, decoding: Decoding, prompt_width: int) -> dict[str, Any]:
         from transformers import StoppingCriteriaList
@@ -296,6 +319,20 @@ def shared_prefix(rows: Sequence[Sequence[int]]) -> list[int]:
     while length < limit and all(row[length] == first[length] for row in rows):
         length += 1
     return list(first[:length])
+
+
+def _with_static_cache(model: Any, encoded: dict[str, Any], max_new_tokens: int) -> dict[str, Any]:
+    """``encoded`` with a preallocated cache for the whole generation, holding the shared prefix's keys when there is one."""
+    from transformers import StaticCache
+
+    argument = _cache_argument(model)
+    width = encoded["input_ids"].shape[1]
+    cache = StaticCache(config=model.config, max_cache_len=width + max_new_tokens)
+    prefix = encoded.get(argument)
+    if prefix is not None:  # rows were already repeated over the batch by _encode
+        for layer, source in zip(cache.layers, prefix.layers, strict=True):
+            layer.update(source.keys, source.values)
+    return {**encoded, argument: cache}
 
 
 def _cache_argument(model: Any) -> str:

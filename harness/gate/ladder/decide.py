@@ -22,6 +22,8 @@ from harness.gate.checks import data_check, decide, floor_check, judge_check, pr
 from harness.gate.decision import GateCheck, Verdict
 from harness.gate.fields import field_check
 from harness.gate.ladder.record import LadderDecision, LadderInputs, LadderVerdict, RungCost, RungVerdict
+from harness.gate.sequential import rung_records, with_sequences
+from harness.gate.sequential_run import SequentialRun
 from harness.records import CaseResult
 
 log = logging.getLogger(__name__)
@@ -45,15 +47,20 @@ class Rung:
 
 
 def decide_ladder(task: str, results: Mapping[str, list[CaseResult]], rungs: Sequence[Rung], rules: GateRules,
-                  inputs: LadderInputs | None = None, run: str | None = None) -> LadderDecision:
-    """The ladder's decision on scored results of every rung (same cases, sample 0 per variant)."""
+                  inputs: LadderInputs | None = None, run: str | None = None,
+                  sequential: SequentialRun | None = None) -> LadderDecision:
+    """The ladder's decision on scored results of every rung (same cases, sample 0 per variant).
+
+    ``sequential``: with ``gate.sequential``, the run that drew the cases look by look and each rung's check
+    records (keyed ``<rung>: <check>``); a settled check of a run that stopped early takes its sequence's verdict.
+    """
     rungs = sorted(rungs, key=lambda r: KIND_RANK[r.kind])
     names = [r.variant for r in rungs]
     data = (data_check(dict(results), dataclasses.replace(rules, candidate=names[0], baselines=tuple(names[1:]))) if names
             else GateCheck("data", "inconclusive", "no variant is on the ladder"))
     shared = [data, judge_check(rules)]
     compare = shared[0].verdict == "pass"
-    verdicts = [_rung_verdict(rung, names[:i], results, rules, compare) for i, rung in enumerate(rungs)]
+    verdicts = [_rung_verdict(rung, names[:i], results, rules, compare, sequential) for i, rung in enumerate(rungs)]
     verdict, chosen, reasons = _choose(shared, verdicts, rules)
     kind = next((r.kind for r in verdicts if r.variant == chosen), None)
     return LadderDecision(verdict, task, chosen, kind, verdicts, reasons, shared,
@@ -62,15 +69,25 @@ def decide_ladder(task: str, results: Mapping[str, list[CaseResult]], rungs: Seq
 
 
 def _rung_verdict(rung: Rung, cheaper: list[str], results: Mapping[str, list[CaseResult]], rules: GateRules,
-                  compare: bool) -> RungVerdict:
+                  compare: bool, sequential: SequentialRun | None = None) -> RungVerdict:
     own = list(rung.checks)
     beats: dict[str, list[GateCheck]] = {}
     if compare:
-        own = [floor_check(metric, floor, results[rung.variant]) for metric, floor in rules.floors.items()] + own
+        floors = [floor_check(metric, floor, results[rung.variant]) for metric, floor in rules.floors.items()]
         here = dataclasses.replace(rules, candidate=rung.variant, baselines=tuple(cheaper))
         for base in cheaper:
             beats[base] = [primary_check(base, dict(results), here)]
             beats[base] += [field_check(base, dict(results), here)] if rules.fields else []
+        if sequential is not None:
+            records, blocking = rung_records(sequential.records, rung.variant), rung_records(sequential.blocking,
+                                                                                               rung.variant)
+
+            def sequenced(checks: list[GateCheck]) -> list[GateCheck]:
+                return with_sequences(checks, records, sequential.stopped_early, sequential.why_all, blocking)
+
+            floors = sequenced(floors)
+            beats = {base: sequenced(checks) for base, checks in beats.items()}
+        own = floors + own
     value = primary_value(results[rung.variant], rules) if compare else None
     return RungVerdict(rung.variant, rung.kind, rung.cost, _verdict(own), own,
                        {b: _verdict(c) for b, c in beats.items()}, [c for cs in beats.values() for c in cs], rung.reference,

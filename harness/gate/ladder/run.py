@@ -26,9 +26,13 @@ from harness.gate.checks import decide
 from harness.gate.decision import Decision, GateCheck
 from harness.gate.ladder.decide import KIND_RANK, LadderDecision, Rung, RungCost, decide_ladder, gate_checks
 from harness.gate.ladder.store import hash_ladder_inputs, variant_folder
-from harness.gate.probes import as_examples, forgetting_check, general_check, leakage_check
+from harness.gate.parity import serving_parity
+from harness.gate.probes import as_examples, leakage_check
 from harness.gate.promote import CandidateInfo, candidates
 from harness.gate.run import candidate_manifest, loaded_config
+from harness.gate.sequential import PARITY_REASON, fixed_n, ladder_specs
+from harness.gate.sequential_general import capability_checks
+from harness.gate.sequential_run import sequential_eval
 from harness.manifests import CandidateManifest
 from harness.registry.deployments import CURRENT_PREFIX, registry_root, resolve_adapter
 from harness.scorers.metrics import by_variant, variant_metrics
@@ -125,25 +129,30 @@ def run_ladder(config: EvalConfig | str | Path, options: EvalOptions | None = No
 def _decide(config: EvalConfig, rules: GateRules, manifests: dict[str, CandidateManifest], options: EvalOptions,
             backend: Backend | None, absent: dict[str, str]) -> LadderDecision:
     backend = backend or make_backend(config)
-    run = run_eval(config, dataclasses.replace(options, variants=list(config.variants)), backend=backend)
+    options = dataclasses.replace(options, variants=list(config.variants))
+    ranked = sorted(config.variants, key=lambda n: KIND_RANK[config.variants[n].kind])
+    sequential = (sequential_eval(config, rules, options, backend, ladder_specs(rules, ranked)) if rules.sequential
+                  else None)
+    run = sequential.run if sequential else run_eval(config, options, backend=backend)
     costs = variant_metrics(run.results, rules.fields)
+    results = by_variant(run.results)
     rungs = []
     for name, spec in config.variants.items():
         training = manifests[name].wall_seconds if name in manifests else None
         cost = RungCost.from_summary(spec.kind, costs.get(name, {}).get("cost", {}), training)
         here = dataclasses.replace(rules, candidate=name)
         checks = _adapter_checks(config, here, manifests[name], backend, options) if spec.kind == "adapter" else []
+        if spec.kind == "adapter" and rules.parity.floor is not None:  # the same serving-parity check as the gate's
+            parity = serving_parity(config, here, backend.kind, results.get(name, []), options)
+            checks.append(fixed_n(parity, parity.n or 0, PARITY_REASON) if rules.sequential else parity)
         checks += [_corpus_leakage(config, name)] if spec.kind == "rag" and spec.corpus_kind == "examples" else []
         rungs.append(Rung(name, spec.kind, cost, checks, spec.adapter or spec.corpus))
-    return decide_ladder(config.task, by_variant(run.results), rungs, rules, run=str(run.path))
+    return decide_ladder(config.task, results, rungs, rules, run=str(run.path), sequential=sequential)
 
 
 def _adapter_checks(config: EvalConfig, rules: GateRules, manifest: CandidateManifest, backend: Backend,
                     options: EvalOptions) -> list[GateCheck]:
-    checks = [leakage_check(config, manifest)]
-    checks += [general_check(config, rules, backend, options)] if rules.general.items else []
-    checks += [forgetting_check(rules, backend, options)] if rules.forgetting.text else []
-    return checks
+    return [leakage_check(config, manifest), *capability_checks(config, rules, backend, options)]
 
 
 def _corpus_leakage(config: EvalConfig, variant: str) -> GateCheck:
