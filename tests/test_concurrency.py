@@ -86,13 +86,21 @@ def test_a_held_registry_lock_makes_a_promotion_wait_and_say_so(tmp_path):
     """While another process holds the lock, a promotion waits (one line) and then applies on top of it."""
     make_candidate(tmp_path, "c1", verdict="accepted")
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire(); "
-        "print('held', flush=True); time.sleep(4)"), str(tmp_path / "registry.json.lock")],
-        stdout=subprocess.PIPE, text=True)
+        "import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire(); "
+        "print('held', flush=True); sys.stdin.readline()"), str(tmp_path / "registry.json.lock")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    code, output = finish(harness_process("registry", "--root", tmp_path, "promote", "c1"))
-    holder.wait(timeout=30)
-    assert code == 0 and "waiting for another process that is changing the registry" in output
+    promoter = harness_process("registry", "--root", tmp_path, "promote", "c1")
+    assert promoter.stderr is not None
+    first = ""  # the lock is held until we release it, however slow the start: no timing in this test
+    while "waiting for another process that is changing the registry" not in first:
+        line = promoter.stderr.readline()
+        assert line, f"the promotion ended without waiting: {first}"
+        first += line
+    assert state(tmp_path) == (None, [])  # nothing applied while it waits
+    holder.communicate("release\n", timeout=30)
+    code, output = finish(promoter)
+    assert code == 0, first + output
     assert state(tmp_path) == ("c1", [])
 
 
