@@ -44,6 +44,8 @@ def test_registry_promotes_only_accepted_candidates_and_rolls_back(tmp_path):
     rejected = make_candidate(tmp_path, "c3", verdict="rejected")
     with pytest.raises(InputError, match="no current adapter for task 'triage'"):
         current("triage", tmp_path)
+    with pytest.raises(InputError, match=r"harness decide --config suites/triage/harness.yaml --promote"):
+        resolve_adapter("current:triage", tmp_path, config="suites/triage/harness.yaml")  # names the real config
     promote(first, tmp_path)
     promote(second, tmp_path)
     assert current("triage", tmp_path) == tmp_path / "c2"

@@ -106,7 +106,7 @@ def loadable_variants(config: EvalConfig, names: list[str] | None) -> tuple[list
     for variant in variants:
         if variant.adapter is not None and names is None:
             try:
-                resolve_adapter(variant.spec.adapter or "")
+                resolve_adapter(variant.spec.adapter or "", config=config.source)
             except InputError as exc:
                 if exc.code != "no-adapter":
                     raise
@@ -144,7 +144,8 @@ def run_eval(config: EvalConfig, options: EvalOptions | None = None, backend: Ba
             if not isinstance(backend, AttachesAdapters):
                 raise ConfigError(f"variant {variant.spec.name!r} needs an adapter, which the {backend.kind} backend cannot "
                                   "attach; serve the adapter as its own model on the server instead", path=config.source)
-            backend.add_adapter(variant.adapter, resolve_adapter(variant.spec.adapter or ""), lazy=True)
+            backend.add_adapter(variant.adapter, resolve_adapter(variant.spec.adapter or "", config=config.source),
+                                lazy=True)
     scorers = build_scorers(config.scoring)
     for scorer in scorers:
         scorer.check_cases(cases)  # e.g. an unknown item check type: refused before any generation

@@ -21,8 +21,8 @@ def registry_root(root: str | Path | None = None) -> Path:
     return Path(root or os.environ.get(REGISTRY_ENV) or "candidates")
 
 
-def current(task: str, root: str | Path | None = None) -> Path:
-    """The folder of a task's current adapter.
+def current(task: str, root: str | Path | None = None, config: str | None = None) -> Path:
+    """The folder of a task's current adapter (``config``: the eval config the message should name).
 
     Raises:
         InputError: the task has no current adapter (the message says how to get one).
@@ -31,7 +31,7 @@ def current(task: str, root: str | Path | None = None) -> Path:
     entry = load_index(root).get(task)
     if not entry or not entry.current:
         raise InputError(f"no current adapter for task {task!r} in {root}: train one with `harness train`, "
-                         "then let the ladder choose and deploy: `harness decide --config harness.yaml --promote`",
+                         f"then let the ladder choose and deploy: `harness decide --config {config or 'harness.yaml'} --promote`",
                          code="no-adapter")
     if entry.current.kind != "adapter":
         raise InputError(f"task {task!r} is served by the {entry.current.kind} variant {entry.current.id!r}, not an "
@@ -53,8 +53,8 @@ def deployment(task: str, root: str | Path | None = None, config: str | None = N
     return entry.current
 
 
-def resolve_adapter(reference: str, root: str | Path | None = None) -> Path:
+def resolve_adapter(reference: str, root: str | Path | None = None, config: str | None = None) -> Path:
     """``current:<task>`` → that task's current adapter folder; anything else is a path."""
     if reference.startswith(CURRENT_PREFIX):
-        return current(reference.removeprefix(CURRENT_PREFIX), root)
+        return current(reference.removeprefix(CURRENT_PREFIX), root, config)
     return Path(reference)

@@ -8,6 +8,7 @@
 #   bash suites/returns/first_hour.sh [OUT]          # default OUT: runs/first-hour-returns
 #   MODEL=path/to/checkpoint bash suites/returns/first_hour.sh /tmp/x   # another base model (default: the embedded one)
 set -uo pipefail
+unset HARNESS_HISTORY   # a new team's environment: every run is recorded in .harness/history.sqlite, which the nightly report reads
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-runs/first-hour-returns}
 model=${MODEL:-smollm2-135m-instruct}

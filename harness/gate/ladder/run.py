@@ -68,7 +68,8 @@ def resolve_rungs(config: EvalConfig, candidate: Path | None,
             continue
         if isinstance(spec, AdapterVariant):
             try:
-                folder = candidate if candidate and name == target else resolve_adapter(spec.adapter or "")
+                folder = (candidate if candidate and name == target
+                          else resolve_adapter(spec.adapter or "", config=config.source))
             except InputError as exc:
                 own = spec.adapter == f"{CURRENT_PREFIX}{config.task}"  # another task's adapter has no stand-in
                 latest = latest_candidate(config.task) if exc.code == "no-adapter" and own else None
