@@ -4,7 +4,9 @@ One decode step at batch B must read every weight once and do B x 2 x parameters
 on this machine is the larger of (weight bytes / measured read bandwidth) and (FLOPs / measured
 matmul rate). This script measures the step three ways on the same model in one run:
 
-- ``dynamic``: ``model.generate`` as the local backend calls it today;
+- ``dynamic``: ``model.generate`` with the plain ``F.linear`` path;
+- ``packed`` (CPU): the same, every large linear layer on MKL-prepacked weights for the batch's row
+  count (:mod:`harness.eval.backends.packed`, the local backend's default since 2026-12-05);
 - ``static``: ``cache_implementation="static"`` (a preallocated key/value cache; transformers
   compiles the decode step itself on an accelerator);
 - ``static+compile``: the static cache with the forward compiled by ``torch.compile`` (CPU only: on
@@ -23,10 +25,11 @@ change where the lever does not change them).
 ``--backend`` measures the harness itself instead: ``LocalBackend.generate`` on the triage suite's
 held-out cases rendered by its prompt-only variant (the demo's prompts; shared system prompt, batch
 ``--batch``, the suite's decoding: 32 new tokens, stop at the JSON's end), once per lever
-(``dynamic``: today's default; ``static``: ``LocalBackend(static_cache=True)``), alternated over
+(``plain``: ``packed_weights=False``, the default until 2026-12-05; ``packed``: today's default;
+``static``: ``LocalBackend(static_cache=True)``, packed too), alternated over
 ``--repeats`` rounds, and prints new tokens/s, the ratio of the wall time to the job's floor (its
 prompt tokens' prefill FLOPs, the shared prefix once, plus its new tokens' decode steps at full
-batches: a lower bound) and how many outputs equal the dynamic cache's. ``--rate-gflops`` and
+batches: a lower bound) and how many outputs equal the plain path's. ``--rate-gflops`` and
 ``--bandwidth-gbs`` take the machine's figures from a quiet ``bench/floor.py`` run instead of
 measuring them now (measure them where the machine is quiet; a loaded machine's figures are not
 its floor).
@@ -41,6 +44,7 @@ Last line: ``ratio best decode/floor = X.XX``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import time
@@ -48,6 +52,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from harness.eval.backends.packed import WeightPacks, packed_linears
 
 # SmolLM2-135M-Instruct's shape, as its config.json gives it
 SMOLLM2_135M = {"hidden_size": 576, "intermediate_size": 1536, "num_hidden_layers": 30, "num_attention_heads": 9,
@@ -129,11 +135,12 @@ def backend_levers(args: argparse.Namespace, rate: float, bandwidth: float) -> N
     config = load_eval_config(root / "suites/triage/harness.yaml")
     requests = Variant(config.variants["prompt-only"]).requests(load_cases(config.cases, config.task)[: args.cases])
     loaded = load_model(DEFAULT_MODEL, device="cpu", dtype=torch.float32)
-    backends = {"dynamic": LocalBackend(loaded, batch_size=args.batch, device="cpu"),
+    backends = {"plain": LocalBackend(loaded, batch_size=args.batch, device="cpu", packed_weights=False),
+                "packed": LocalBackend(loaded, batch_size=args.batch, device="cpu"),
                 "static": LocalBackend(loaded, batch_size=args.batch, device="cpu", static_cache=True)}
     linears = [m.weight for m in loaded.model.modules() if isinstance(m, torch.nn.Linear)]
     params, weight_bytes = sum(w.numel() for w in linears), sum(w.numel() * w.element_size() for w in linears)
-    ids = backends["dynamic"]._token_ids([backends["dynamic"].render(r) for r in requests])
+    ids = backends["plain"]._token_ids([backends["plain"].render(r) for r in requests])
     prefix = len(shared_prefix(ids))
     prompt_tokens = prefix + sum(len(row) - prefix for row in ids)
     step_floor = max(weight_bytes / bandwidth, args.batch * 2 * params / rate)
@@ -156,9 +163,9 @@ def backend_levers(args: argparse.Namespace, rate: float, bandwidth: float) -> N
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
     floor = prompt_tokens * 2 * params / rate + new_tokens / args.batch * step_floor
     for lever, wall in best.items():
-        same = sum(a == b for a, b in zip(outputs[lever], outputs["dynamic"], strict=True))
+        same = sum(a == b for a, b in zip(outputs[lever], outputs["plain"], strict=True))
         print(f"{lever:8} best {wall:7.1f} s  {new_tokens / wall:6.1f} new tokens/s  ratio to floor "
-              f"{wall / floor:5.2f}  ({same}/{len(requests)} outputs as dynamic)")
+              f"{wall / floor:5.2f}  ({same}/{len(requests)} outputs as plain)")
     print(f"ratio best decode/floor = {min(best.values()) / floor:.2f}")
 
 
@@ -198,14 +205,16 @@ def main() -> None:
     common = {"do_sample": False, "pad_token_id": SMOLLM2_135M["pad_token_id"], "eos_token_id": None}
     reference = None
     best = float("inf")
-    levers = args.levers or ("dynamic,static" if args.device == "cuda" else "dynamic,static,static+compile")
+    levers = args.levers or ("dynamic,static" if args.device == "cuda" else "dynamic,packed,static,static+compile")
+    packs = WeightPacks()
     for lever in levers.split(","):
         kwargs = dict(common)
+        packing = packed_linears(model, args.batch, packs) if lever == "packed" else contextlib.nullcontext()
         if lever.startswith("static"):
             kwargs["cache_implementation"] = "static"
         if lever == "static+compile":
             model.forward = torch.compile(model.forward, mode="reduce-overhead" if args.device == "cuda" else None)
-        with torch.inference_mode():
+        with torch.inference_mode(), packing:
             def run(n: int, kwargs: dict[str, Any] = kwargs) -> torch.Tensor:
                 return model.generate(**inputs, max_new_tokens=n, min_new_tokens=n, **kwargs)
 

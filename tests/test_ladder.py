@@ -136,9 +136,15 @@ def test_a_variant_gate_asks_what_the_ladder_asks():
 
 
 def test_a_ladder_decision_round_trips_through_json():
+    from harness.manifests import EngineInfo
+
     decision = ladder(LOW, better(LOW, 40), HIGH)
+    assert decision.engine is None  # decided here, on no engine
     again = LadderDecision.from_dict(json.loads(json.dumps(decision.to_dict())))
     assert again == decision
+    decision.engine = EngineInfo(version="0.32.0", model="served", max_model_len=2048)
+    again = LadderDecision.from_dict(json.loads(json.dumps(decision.to_dict())))
+    assert again == decision and again.engine == decision.engine
 
 
 FIELD_RULES = GateRules(candidate="ft", baselines=("base",), primary="field_macro_f1", fields=("category", "needs_human"),

@@ -448,6 +448,7 @@ def test_harness_decide_and_pytest_suites_on_the_engine(tmp_path, vllm_engine, e
     the trained candidate: forgetting decided from the engine's losses, the engine in the run manifest, the candidate
     unloaded afterwards. Their outputs come from the generation cache the gate test filled (same engine, config,
     candidate: the same keys), so each costs little more than its token losses and the parity reference."""
+    import dataclasses
     import gc
     import subprocess
     import sys
@@ -474,6 +475,7 @@ def test_harness_decide_and_pytest_suites_on_the_engine(tmp_path, vllm_engine, e
     assert forgetting["verdict"] in ("pass", "fail") and forgetting["n"] == 8, forgetting["explanation"]
     manifest = read_run_manifest(Path(ladder["run"]))
     assert manifest.backend.engine is not None and manifest.backend.engine.version == "0.32.0"
+    assert ladder["engine"] == dataclasses.asdict(manifest.backend.engine)  # the decision names its engine too
     served = manifest.variants["fine-tuned"].adapter["served_as"]
     assert served not in served_models(url)
 

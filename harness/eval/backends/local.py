@@ -29,6 +29,7 @@ from typing import Any
 from harness.config.eval_config import LocalOptions
 from harness.errors import ConfigError, InputError
 from harness.eval.adapters import AdapterHasNoEffect, adapter_changes_logits, adapter_identity, check_adapter_folder
+from harness.eval.backends.packed import WeightPacks, packed_linears
 from harness.eval.jsonstop import JsonEndCriteria, trim_after_json
 from harness.models import LoadedModel, ensure_pad_token, load_model, resolve_model
 from harness.models.chat import render
@@ -51,13 +52,16 @@ class LocalBackend:
         static_cache: decode into a preallocated key/value cache (transformers ``StaticCache``, the
             shared prefix copied in) instead of a growing one: greedy outputs unchanged, speed
             measured by ``bench/decode_levers.py --backend`` (README, "Floor").
+        packed_weights: on a float32 CPU model, decode steps multiply by MKL-prepacked weights
+            (:mod:`harness.eval.backends.packed`): the same products bit for bit (checked once per
+            process, off where they differ), faster; ``False`` for the plain ``F.linear`` path.
     """
 
     kind = "local"
 
     def __init__(self, model: str | LoadedModel, *, batch_size: int = LocalOptions.batch_size,
                  device: str | None = LocalOptions.device, static_cache: bool = False,
-                 dtype: str = LocalOptions.dtype) -> None:
+                 packed_weights: bool = True, dtype: str = LocalOptions.dtype) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ConfigError(f"local backend: batch_size must be a positive integer, got {batch_size!r}")
         if device is not None and (not isinstance(device, str) or device.split(":")[0] not in _DEVICES):
@@ -69,6 +73,8 @@ class LocalBackend:
         self.device = device
         self.dtype = dtype
         self.static_cache = static_cache
+        self.packed_weights = packed_weights
+        self._packs = WeightPacks()
         self.adapters: dict[str, dict[str, Any]] = {}
         self._attached: set[str] = set()
         self._loaded = model if isinstance(model, LoadedModel) else None
@@ -212,7 +218,8 @@ class LocalBackend:
         model = self.model  # attaches pending adapters: a no-effect adapter raises here, not per batch
         started = time.perf_counter()
         try:
-            with self._active(model, adapter), torch.inference_mode():
+            packed = packed_linears(model, len(batch), self._packs) if self.packed_weights else contextlib.nullcontext()
+            with self._active(model, adapter), torch.inference_mode(), packed:
                 encoded = self._encode(model, ids, prefix)
                 if self.static_cache:
                     encoded = _with_static_cache(model, encoded, decoding.max_new_tokens)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from harness.gate.decision import GateCheck, InputHashes, Verdict
+from harness.manifests import EngineInfo
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,8 @@ class LadderDecision:
     inputs: LadderInputs | None = None
     rules: dict[str, Any] = field(default_factory=dict)
     run: str | None = None
+    engine: EngineInfo | None = None
+    """The serving engine the run generated on (openai backend on vLLM), as it described itself."""
     schema_version: int = LADDER_SCHEMA_VERSION
     kind: str = "harness-ladder-decision"
 
@@ -150,4 +153,5 @@ class LadderDecision:
                    [RungVerdict.from_dict(r) for r in data["rungs"]], list(data.get("reasons") or []),
                    [GateCheck.from_dict(c) for c in data.get("checks") or []], data.get("created_at") or "",
                    LadderInputs.from_dict(data["inputs"]) if data.get("inputs") else None, data.get("rules") or {},
-                   data.get("run"), int(data.get("schema_version", 1)), data["kind"])
+                   data.get("run"), EngineInfo(**data["engine"]) if isinstance(data.get("engine"), dict) else None,
+                   int(data.get("schema_version", 1)), data["kind"])

@@ -33,7 +33,7 @@ from harness.gate.run import candidate_manifest, loaded_config
 from harness.gate.sequential import PARITY_REASON, fixed_n, ladder_specs
 from harness.gate.sequential_general import capability_checks
 from harness.gate.sequential_run import sequential_eval
-from harness.manifests import CandidateManifest
+from harness.manifests import CandidateManifest, read_run_manifest
 from harness.registry.deployments import CURRENT_PREFIX, registry_root, resolve_adapter
 from harness.scorers.metrics import by_variant, variant_metrics
 
@@ -148,7 +148,9 @@ def _decide(config: EvalConfig, rules: GateRules, manifests: dict[str, Candidate
             checks.append(fixed_n(parity, parity.n or 0, PARITY_REASON) if rules.sequential else parity)
         checks += [_corpus_leakage(config, name)] if spec.kind == "rag" and spec.corpus_kind == "examples" else []
         rungs.append(Rung(name, spec.kind, cost, checks, spec.adapter or spec.corpus))
-    return decide_ladder(config.task, results, rungs, rules, run=str(run.path), sequential=sequential)
+    decision = decide_ladder(config.task, results, rungs, rules, run=str(run.path), sequential=sequential)
+    decision.engine = read_run_manifest(run.path).backend.engine
+    return decision
 
 
 def _adapter_checks(config: EvalConfig, rules: GateRules, manifest: CandidateManifest, backend: Backend,
@@ -194,5 +196,5 @@ def variant_decision(variant: str, config: EvalConfig | str | Path, options: Eva
     ladder = run_ladder(config, options, backend=backend, upto=variant)
     checks = gate_checks(ladder, variant)
     return Decision(verdict=decide(checks), checks=checks, task=ladder.task, candidate=variant, created_at=ladder.created_at,
-                    rules=GateRules.from_dict(ladder.rules), run=ladder.run,
+                    rules=GateRules.from_dict(ladder.rules), run=ladder.run, engine=ladder.engine,
                     candidate_path=str(variant_folder(registry_root(root), ladder.task, variant).resolve()))
