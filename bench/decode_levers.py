@@ -17,6 +17,10 @@ Seen on an H200 (``--random --device cuda``, batch 16, 64 new tokens): bf16 dyna
 (354x its 0.063 ms floor), static 2.87 ms/step (45x; 0.999 of tokens as dynamic); fp32 dynamic
 30.1 ms, static 9.14 ms (1.000 of tokens). The step is bound by kernel launches, not by the chip.
 
+On a float32 CPU run it first times every linear layer of the model once (one decode step's
+matrix products) at 1 row and at the batch's rows: plain ``F.linear``, packed, and bf16 weights (AMX
+where the CPU has it; other numerics), beside the fp32 weight-read floor.
+
 Greedy outputs of each lever are compared with ``dynamic`` token by token (the numerics must not
 change where the lever does not change them).
 
@@ -123,6 +127,24 @@ def prompt_ids(tokenizer: Any, batch: int, device: str) -> dict[str, torch.Tenso
     return dict(tokenizer(texts, return_tensors="pt", padding=True).to(device))
 
 
+def linear_layers(model: Any, rows: int, weight_bytes: int, bandwidth: float) -> None:
+    """Where a CPU decode step's time goes: every linear layer once at ``rows`` rows (and at 1), plain, packed, bf16."""
+    layers = [m for m in model.modules() if type(m) is torch.nn.Linear]
+    packs = WeightPacks()
+    bf16 = [(layer.weight.detach().to(torch.bfloat16), layer.in_features) for layer in layers]
+    read_floor = weight_bytes / bandwidth
+    for count in sorted({1, rows}):
+        inputs = {width: torch.randn(count, 1, width) for width in {layer.in_features for layer in layers}}
+        with torch.inference_mode():
+            plain = timed("cpu", lambda inputs=inputs: [layer(inputs[layer.in_features]) for layer in layers])
+            with packed_linears(model, count, packs):
+                packed = timed("cpu", lambda inputs=inputs: [layer(inputs[layer.in_features]) for layer in layers])
+            halves = {width: x.to(torch.bfloat16) for width, x in inputs.items()}
+            half = timed("cpu", lambda halves=halves: [torch.nn.functional.linear(halves[width], w) for w, width in bf16])
+        print(f"linear layers at {count:2} rows: plain {plain * 1e3:6.1f} ms, packed {packed * 1e3:6.1f} ms, "
+              f"bf16 {half * 1e3:6.1f} ms (other numerics); fp32 weight-read floor {read_floor * 1e3:.1f} ms")
+
+
 def backend_levers(args: argparse.Namespace, rate: float, bandwidth: float) -> None:
     """The harness's own decode (``LocalBackend.generate``) per lever on the demo's triage prompts."""
     from harness.config.eval_config import load_eval_config
@@ -201,6 +223,8 @@ def main() -> None:
     floor = max(weight_bytes / bandwidth, args.batch * 2 * params / rate)
     print(f"model: {params / 1e6:.0f} M matmul parameters, {weight_bytes / 1e6:.0f} MB per step; "
           f"decode floor at batch {args.batch}: {floor * 1e3:.3f} ms/step")
+    if args.device == "cpu" and args.dtype == "float32":
+        linear_layers(model, args.batch, weight_bytes, bandwidth)
     inputs = prompt_ids(tokenizer, args.batch, args.device)
     common = {"do_sample": False, "pad_token_id": SMOLLM2_135M["pad_token_id"], "eos_token_id": None}
     reference = None
