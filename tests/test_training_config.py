@@ -148,3 +148,16 @@ def test_precision_auto_takes_bf16_only_where_the_cpu_computes_it_natively(monke
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
     assert resolved_precision("auto", use_cuda=False) == "bf16"
     assert training_arguments(config, str(tmp_path / "out"), use_cuda=False).bf16
+
+
+@pytest.mark.parametrize("task", ["triage", "house_style"])
+def test_the_demo_suites_train_into_the_registry_they_deploy_from(task):
+    """`harness train suites/<task>/lora.yaml` then `harness decide --promote` from the repository root: the
+    candidate must land in ./candidates, the registry promotion reads (a candidate beside its lora.yaml cannot be
+    deployed); and fp32, whose verdicts held across seeds and reproduce on CPUs without bf16."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / "suites" / task / "lora.yaml")
+    assert Path(config.output_dir).resolve() == root / "candidates"  # registry_root() without $HARNESS_REGISTRY
+    assert config.training.precision == "fp32"
