@@ -110,8 +110,11 @@ def generations_between(cache: Path, started: float, ended: float) -> tuple[int,
 
 
 def candidate_manifests(folders: Iterable[Path]) -> list[dict[str, object]]:
-    """Every candidate manifest below ``folders`` (``kind: harness-candidate`` with training stats)."""
-    found = []
+    """Every candidate manifest below ``folders`` (``kind: harness-candidate`` with training stats), each training once.
+
+    A copied candidate (the demo's deliberately broken one is a copy with its LoRA B zeroed) carries its
+    original's manifest: equal manifests are one training, not two."""
+    found, seen = [], set()
     for folder in folders:
         for path in sorted(folder.rglob("manifest.json")) if folder.is_dir() else []:
             try:
@@ -119,7 +122,10 @@ def candidate_manifests(folders: Iterable[Path]) -> list[dict[str, object]]:
             except (OSError, ValueError):
                 continue
             if isinstance(data, dict) and data.get("kind") == "harness-candidate" and isinstance(data.get("stats"), dict):
-                found.append(data)
+                key = json.dumps(data, sort_keys=True)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(data)
     return found
 
 
@@ -155,8 +161,10 @@ def table(steps: list[Step], works: list[Work], shape: Shape, peaks: Peaks, batc
         rows.append(f"| {step.label} | {step.seconds:.0f} | {work.describe()} | " + " | ".join(cells) + " |")
         below = below or (cells[1] != "n/a" and step.seconds < work.floor_s(shape, peaks, batch, precision))
     if below:
-        rows.append("\nA ratio below 1 is no step faster than the machine: the rates were measured when the cores were "
-                    "busier than while the step ran (see the load averages); measure again on a quiet machine.")
+        rows.append("\nA ratio below 1 is no step faster than the machine. Either the floor counts more work than was done "
+                    "(it counts every prompt token of a generation, and the local backend computes a prefix its prompts "
+                    "share once: the judge's rubric and worked examples are most of its prompt tokens), or the rates "
+                    "were measured when the cores were busier than while the step ran (see the load averages).")
     return "\n".join(rows)
 
 

@@ -116,3 +116,19 @@ def test_a_damaged_step_log_is_one_line_and_exit_2(tmp_path, capsys):
 def test_a_step_is_its_window_of_the_log():
     step = Step("6. the ladder per task: deploy", 10.0, 40.5)
     assert (step.label, step.seconds) == ("6. the ladder per task", 30.5)
+
+
+def test_a_copied_candidate_counts_as_one_training(tmp_path):
+    """The demo's broken candidate is a copy of a trained one, manifest included: one training, not two."""
+    import json
+
+    manifest = {"kind": "harness-candidate", "created_at": "2026-12-05T01:41:51+00:00",
+                "stats": {"trained_tokens": 79298, "precision": "fp32"}}
+    for folder in ("candidates/triage-1", "runs/demo/broken"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "manifest.json").write_text(json.dumps(manifest))
+    other = dict(manifest, created_at="2026-12-05T01:55:05+00:00")
+    (tmp_path / "candidates/style-1").mkdir()
+    (tmp_path / "candidates/style-1/manifest.json").write_text(json.dumps(other))
+    found = candidate_manifests([tmp_path / "candidates", tmp_path / "runs"])
+    assert sorted(m["created_at"] for m in found) == [manifest["created_at"], other["created_at"]]
