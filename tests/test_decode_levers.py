@@ -91,3 +91,17 @@ def test_weight_packs_keep_the_last_two_row_counts():
     for rows in (16, 8, 16, 4):
         packs.get(weight, rows)
     assert sorted(key[2] for key in packs._packs) == [4, 16]  # 8 was the least recently used when 4 came
+
+
+def test_one_row_batches_neither_pack_nor_evict_a_row_count_in_use():
+    import torch
+
+    from harness.eval.backends import packed
+
+    weight = torch.randn(192, 576)
+    packs = packed.WeightPacks(max_row_counts=2)
+    for rows in (16, 8, 1, 4):
+        pack = packs.get(weight, rows)
+        if rows == 1:
+            assert pack is None
+    assert sorted(key[2] for key in packs._packs) == [4, 8]  # 1 row packed nothing and counted as no use

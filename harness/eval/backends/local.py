@@ -53,8 +53,9 @@ class LocalBackend:
             shared prefix copied in) instead of a growing one: greedy outputs unchanged, speed
             measured by ``bench/decode_levers.py --backend`` (README, "Floor").
         packed_weights: on a float32 CPU model, decode steps multiply by MKL-prepacked weights
-            (:mod:`harness.eval.backends.packed`): the same products bit for bit (checked once per
-            process, off where they differ), faster; ``False`` for the plain ``F.linear`` path.
+            (:mod:`harness.eval.backends.packed`): the same products bit for bit (each pack checked
+            when it is built, a layer whose pack differs keeps ``F.linear``), faster; ``False`` for
+            the plain ``F.linear`` path.
     """
 
     kind = "local"

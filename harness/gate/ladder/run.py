@@ -33,7 +33,7 @@ from harness.gate.run import candidate_manifest, loaded_config
 from harness.gate.sequential import PARITY_REASON, fixed_n, ladder_specs
 from harness.gate.sequential_general import capability_checks
 from harness.gate.sequential_run import sequential_eval
-from harness.manifests import CandidateManifest, read_run_manifest
+from harness.manifests import CandidateManifest
 from harness.registry.deployments import CURRENT_PREFIX, registry_root, resolve_adapter
 from harness.scorers.metrics import by_variant, variant_metrics
 
@@ -149,7 +149,7 @@ def _decide(config: EvalConfig, rules: GateRules, manifests: dict[str, Candidate
         checks += [_corpus_leakage(config, name)] if spec.kind == "rag" and spec.corpus_kind == "examples" else []
         rungs.append(Rung(name, spec.kind, cost, checks, spec.adapter or spec.corpus))
     decision = decide_ladder(config.task, results, rungs, rules, run=str(run.path), sequential=sequential)
-    decision.engine = read_run_manifest(run.path).backend.engine
+    decision.engine = run.manifest.backend.engine
     return decision
 
 
